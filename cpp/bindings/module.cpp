@@ -1,0 +1,8 @@
+#include "pybind.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "keatingcore compiled core (private; use the keatingcore package)";
+  bind_config(m);
+  auto backdoor = m.def_submodule("backdoor", "Backdoor GLM fixed points");
+  bind_backdoor(backdoor);
+}

@@ -1,0 +1,32 @@
+"""Backdoor attacks on regularised GLMs trained on a poisoned Gaussian mixture.
+
+Theory of Flynn, Goldhirsh, Keating & Seroussi, "When Stronger Triggers Backfire: A
+High-Dimensional Theory of Backdoor Attacks", arXiv 2605.22481. The paper's body was
+not available; the model and equations follow the reconstruction in the project's
+digest, whose conventions are all fields of :class:`Setup`.
+
+Main entry points
+-----------------
+Setup                 the problem: kappa, lam, snr, eps, alpha, geometry, conventions
+ridge_theory          closed form for the squared loss, any covariance spectrum
+solve                 Gaussian-proxy fixed point (square, logistic, hinge) in C++
+sweep                 Cartesian grids in one parallel C++ call
+"""
+
+from ._result import BackdoorResult, test_metrics
+from ._ridge import ridge_theory, ridge_theory_isotropic
+from ._setup import Geometry, Setup
+from ._solve import SolverOptions, SweepResult, solve, sweep
+
+__all__ = [
+    "BackdoorResult",
+    "Geometry",
+    "Setup",
+    "SolverOptions",
+    "SweepResult",
+    "ridge_theory",
+    "ridge_theory_isotropic",
+    "solve",
+    "sweep",
+    "test_metrics",
+]
