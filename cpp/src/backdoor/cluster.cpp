@@ -61,10 +61,9 @@ double logistic_prox(double z_in, double V) {
     const double f = z - z_in - V * sm;
     if (f > 0) hi = z; else lo = z;
     const double step = f / (1.0 + V * sm * (1.0 - sm));
-    double next = z - step;
-    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-    if (std::abs(next - z) <= 1e-15 * (1.0 + std::abs(z))) return next;
-    z = next;
+    if (std::abs(step) <= 1e-15 * (1.0 + std::abs(z))) return z - step;
+    const double next = z - step;
+    z = (next > lo && next < hi) ? next : 0.5 * (lo + hi);
   }
   return z;
 }

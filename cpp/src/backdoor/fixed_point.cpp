@@ -123,12 +123,14 @@ double max_abs(const std::array<double, 3>& r) {
 
 // Newton on the mean equations u = G1 hat-n(u, b), sum rho E[f] = 0 at fixed
 // (V, Q, hat-V); dE[f]/d(mean) = -E[(1 - h')/V] gives the Jacobian in closed form.
+// `tol` is relative to the size of x; the outer loop tightens it as it converges.
 Hats solve_means(const std::array<Cluster, 3>& cl, const Spectral& s, double V,
-                 double Q, const Options& o, std::array<double, 3>& x, bool& ok) {
+                 double Q, const Options& o, double tol, std::array<double, 3>& x,
+                 bool& ok) {
   Hats h = cluster_sums(cl, x, V, Q, o);
   auto r = mean_residual(h, s, x, o.intercept);
   double norm = max_abs(r);
-  for (int it = 0; it < 60 && norm > 1e-14 * (1.0 + max_abs(x)); ++it) {
+  for (int it = 0; it < 60 && norm > tol * (1.0 + max_abs(x)); ++it) {
     const auto& G = s.G1;
     std::array<double, 9> J{1.0 + G[0] * h.M11 + G[1] * h.M12,
                             G[0] * h.M12 + G[1] * h.M22,
@@ -156,7 +158,7 @@ Hats solve_means(const std::array<Cluster, 3>& cl, const Spectral& s, double V,
     }
     norm = max_abs(r);
   }
-  ok = std::isfinite(norm) && norm <= 1e-10 * (1.0 + max_abs(x));
+  ok = std::isfinite(norm) && norm <= std::fmax(tol, 1e-10) * (1.0 + max_abs(x));
   return h;
 }
 
@@ -169,11 +171,11 @@ struct MapValue {
 
 MapValue fixed_point_map(const Geometry& g, const Params& p, const Options& o,
                          const std::array<Cluster, 3>& cl, double V, double Q,
-                         double Vhat, std::array<double, 3> x) {
+                         double Vhat, std::array<double, 3> x, double inner_tol) {
   MapValue out;
   const Spectral s = spectral_sums(g, p, Vhat);
   bool ok = false;
-  const Hats h = solve_means(cl, s, V, Q, o, x, ok);
+  const Hats h = solve_means(cl, s, V, Q, o, inner_tol, x, ok);
   const auto& G2 = s.G2;
   const double signal =
       G2[0] * h.n1 * h.n1 + 2.0 * G2[1] * h.n1 * h.n2 + G2[2] * h.n2 * h.n2;
@@ -218,7 +220,12 @@ Solution solve_point(const Geometry& g, const Params& p, const Options& o,
   AndersonMixer mixer(3, o.anderson, o.damping);
   std::vector<double> z{std::log(st.V), std::log(st.Q), std::log(st.Vhat)};
   Solution sol;
-  MapValue mv = fixed_point_map(g, p, o, cl, st.V, st.Q, st.Vhat, x);
+  // The mean block is solved to a fraction of the outer residual, never looser than
+  // 1e-4 and never tighter than needed for the final tolerance.
+  auto inner_tol = [&](double outer) {
+    return std::fmax(1e-14, std::fmin(1e-4, 1e-2 * outer));
+  };
+  MapValue mv = fixed_point_map(g, p, o, cl, st.V, st.Q, st.Vhat, x, inner_tol(1.0));
   for (int it = 1; it <= o.max_iter; ++it) {
     sol.n_iter = it;
     if (!mv.ok) {
@@ -241,7 +248,7 @@ Solution solve_point(const Geometry& g, const Params& p, const Options& o,
     MapValue trial;
     for (int back = 0; back < 20; ++back) {
       trial = fixed_point_map(g, p, o, cl, std::exp(zn[0]), std::exp(zn[1]),
-                              std::exp(zn[2]), x);
+                              std::exp(zn[2]), x, inner_tol(sol.residual));
       if (trial.ok) break;
       mixer.reset();
       for (int i = 0; i < 3; ++i) zn[i] = z[i] + 0.5 * (zn[i] - z[i]);

@@ -11,8 +11,11 @@ Setup                 the problem: kappa, lam, snr, eps, alpha, geometry, conven
 ridge_theory          closed form for the squared loss, any covariance spectrum
 solve                 Gaussian-proxy fixed point (square, logistic, hinge) in C++
 sweep                 Cartesian grids in one parallel C++ call
+peak_attack           alpha*, where attack success peaks
+worst_trigger_direction  rank trigger directions by their peak attack success
 """
 
+from ._attack import PeakResult, TriggerReport, peak_attack, worst_trigger_direction
 from ._result import BackdoorResult, test_metrics
 from ._ridge import ridge_theory, ridge_theory_isotropic
 from ._setup import Geometry, Setup
@@ -20,13 +23,17 @@ from ._solve import SolverOptions, SweepResult, solve, sweep
 
 __all__ = [
     "BackdoorResult",
+    "PeakResult",
+    "TriggerReport",
     "Geometry",
     "Setup",
     "SolverOptions",
     "SweepResult",
+    "peak_attack",
     "ridge_theory",
     "ridge_theory_isotropic",
     "solve",
     "sweep",
     "test_metrics",
+    "worst_trigger_direction",
 ]
