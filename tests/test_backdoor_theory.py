@@ -15,8 +15,16 @@ from keatingcore import _core
 from keatingcore import backdoor as bd
 from keatingcore.warnings import ConvergenceWarning
 
-FIELDS = ("clean_accuracy", "attack_success", "w_dot_mu", "w_dot_t", "Q", "b", "V",
-          "noise_floor")
+FIELDS = (
+    "clean_accuracy",
+    "attack_success",
+    "w_dot_mu",
+    "w_dot_t",
+    "Q",
+    "b",
+    "V",
+    "noise_floor",
+)
 
 
 def _spectrum(p=30, cond=10.0):
@@ -32,12 +40,36 @@ SQUARE_CASES = [
     bd.Setup(kappa=0.5, lam=0.1, snr=4, eps=0.1, alpha=2.0, alpha_test=2.0),
     bd.Setup(kappa=2.0, lam=0.05, snr=1, eps=0.2, alpha=6.0, alpha_test=1.0),
     bd.Setup(kappa=0.3, lam=0.0, snr=2, eps=0.05, alpha=1.0, alpha_test=3.0),
-    bd.Setup(kappa=1.0, lam=0.3, snr=3, eps=0.3, alpha=0.5, balance="replace",
-             intercept=False, asr="conditional"),
-    bd.Setup(kappa=1.5, lam=0.2, snr=2, eps=0.1, alpha=3.0, cov=_spectrum(),
-             mean="max", trigger="min"),
-    bd.Setup(kappa=0.8, lam=0.1, snr=2, eps=0.15, alpha=2.0, cov=_spectrum(25),
-             mean=np.linspace(1, 2, 25), trigger=np.cos(np.arange(25.0))),
+    bd.Setup(
+        kappa=1.0,
+        lam=0.3,
+        snr=3,
+        eps=0.3,
+        alpha=0.5,
+        balance="replace",
+        intercept=False,
+        asr="conditional",
+    ),
+    bd.Setup(
+        kappa=1.5,
+        lam=0.2,
+        snr=2,
+        eps=0.1,
+        alpha=3.0,
+        cov=_spectrum(),
+        mean="max",
+        trigger="min",
+    ),
+    bd.Setup(
+        kappa=0.8,
+        lam=0.1,
+        snr=2,
+        eps=0.15,
+        alpha=2.0,
+        cov=_spectrum(25),
+        mean=np.linspace(1, 2, 25),
+        trigger=np.cos(np.arange(25.0)),
+    ),
 ]
 
 
@@ -47,23 +79,47 @@ def test_square_fixed_point_equals_ridge_closed_form(setup):
     fixed = bd.solve(setup, "square", tol=1e-13)
     assert closed.converged and fixed.converged
     for name in FIELDS:
-        assert_allclose(getattr(fixed, name), getattr(closed, name), rtol=1e-9,
-                        atol=1e-11, err_msg=name)
+        assert_allclose(
+            getattr(fixed, name),
+            getattr(closed, name),
+            rtol=1e-9,
+            atol=1e-11,
+            err_msg=name,
+        )
 
 
-@pytest.mark.parametrize("kappa,lam,eps,intercept",
-                         [(0.5, 0.1, 0.1, True), (2.0, 0.01, 0.3, True),
-                          (0.2, 1.0, 0.05, False), (1.0, 0.5, 0.2, True)])
+@pytest.mark.parametrize(
+    "kappa,lam,eps,intercept",
+    [
+        (0.5, 0.1, 0.1, True),
+        (2.0, 0.01, 0.3, True),
+        (0.2, 1.0, 0.05, False),
+        (1.0, 0.5, 0.2, True),
+    ],
+)
 def test_isotropic_explicit_equals_general_spectrum(kappa, lam, eps, intercept):
-    setup = bd.Setup(kappa=kappa, lam=lam, snr=3, eps=eps, alpha=2.5,
-                     alpha_test=1.5, intercept=intercept)
+    setup = bd.Setup(
+        kappa=kappa,
+        lam=lam,
+        snr=3,
+        eps=eps,
+        alpha=2.5,
+        alpha_test=1.5,
+        intercept=intercept,
+    )
     explicit = bd.ridge_theory_isotropic(setup)
     # The same problem written in p = 50 dimensions with an explicit spectrum.
-    general = bd.ridge_theory(setup.replace(cov=np.ones(50), mean="max",
-                                            trigger=np.eye(50)[7]))
+    general = bd.ridge_theory(
+        setup.replace(cov=np.ones(50), mean="max", trigger=np.eye(50)[7])
+    )
     for name in FIELDS:
-        assert_allclose(getattr(explicit, name), getattr(general, name), rtol=1e-12,
-                        atol=1e-14, err_msg=name)
+        assert_allclose(
+            getattr(explicit, name),
+            getattr(general, name),
+            rtol=1e-12,
+            atol=1e-14,
+            err_msg=name,
+        )
 
 
 def test_susceptibility_matches_isotropic_quadratic():
@@ -77,8 +133,9 @@ def test_rotated_covariance_matrix_equals_its_spectrum():
     p = 20
     sigma, U = _spectrum(p), _rotation(p)
     m, t = np.linspace(-1, 1, p), np.sin(np.arange(p) + 0.3)
-    diag = bd.Setup(kappa=1.2, lam=0.1, snr=2, eps=0.1, alpha=2.0, cov=sigma, mean=m,
-                    trigger=t)
+    diag = bd.Setup(
+        kappa=1.2, lam=0.1, snr=2, eps=0.1, alpha=2.0, cov=sigma, mean=m, trigger=t
+    )
     full = diag.replace(cov=U @ np.diag(sigma) @ U.T, mean=U @ m, trigger=U @ t)
     for loss in ("square", "logistic"):
         a, b = bd.solve(diag, loss, tol=1e-12), bd.solve(full, loss, tol=1e-12)
@@ -96,8 +153,10 @@ def test_ridgeless_limit_matches_lam_to_zero():
 
 def test_noise_floor_is_proportional_to_kappa_as_kappa_vanishes():
     base = bd.Setup(lam=0.1, snr=2, eps=0.1, alpha=2.0)
-    ratios = [bd.ridge_theory(base.replace(kappa=k)).noise_floor / k
-              for k in (1e-3, 1e-4, 1e-5)]
+    ratios = [
+        bd.ridge_theory(base.replace(kappa=k)).noise_floor / k
+        for k in (1e-3, 1e-4, 1e-5)
+    ]
     assert_allclose(ratios[1], ratios[2], rtol=2e-3)
     assert ratios[2] > 0
 
@@ -106,8 +165,12 @@ def test_logistic_prox_solves_its_equation():
     rng = np.random.default_rng(1)
     for z_in, V in zip(rng.normal(0, 5, 30), rng.uniform(0.01, 200, 30), strict=True):
         z = _core.backdoor.logistic_prox(z_in, V)
-        ref = brentq(lambda x, z_in=z_in, V=V: x - z_in - V / (1 + math.exp(x)),
-                     z_in, z_in + V, xtol=1e-14)
+        ref = brentq(
+            lambda x, z_in=z_in, V=V: x - z_in - V / (1 + math.exp(x)),
+            z_in,
+            z_in + V,
+            xtol=1e-14,
+        )
         assert_allclose(z, ref, rtol=1e-12, atol=1e-12)
 
 
@@ -129,8 +192,17 @@ def _hinge_moments_by_quadrature(a, Q, V):
 
     s = math.sqrt(Q)
     pts = [1 - V, 1]
-    e = [quad(lambda z, k=k: g(z) ** k * norm.pdf(z, a, s), a - 12 * s, a + 12 * s,
-              points=pts, epsabs=1e-13, limit=200)[0] for k in (1, 2)]
+    e = [
+        quad(
+            lambda z, k=k: g(z) ** k * norm.pdf(z, a, s),
+            a - 12 * s,
+            a + 12 * s,
+            points=pts,
+            epsabs=1e-13,
+            limit=200,
+        )[0]
+        for k in (1, 2)
+    ]
     return e[0], e[1], (norm.cdf(1, a, s) - norm.cdf(1 - V, a, s))
 
 
@@ -190,9 +262,12 @@ def test_peak_attack_is_ordered_by_trigger_eigenvalue(loss):
     setup = bd.Setup(kappa=0.5, lam=0.1, snr=2, eps=0.1, alpha_test=2.0)
     picks = [0, 5, 11, 17, 23]
     cands = {f"e{i}": np.eye(p)[i] for i in picks}
-    report = bd.worst_trigger_direction(sigma, mean, setup=setup, loss=loss,
-                                        candidates=cands, max_eigen=1)
-    peaks = {n: a for n, a in zip(report.names, report.peak_attack_success, strict=True)}
+    report = bd.worst_trigger_direction(
+        sigma, mean, setup=setup, loss=loss, candidates=cands, max_eigen=1
+    )
+    peaks = {
+        n: a for n, a in zip(report.names, report.peak_attack_success, strict=True)
+    }
     ordered = [peaks[f"e{i}"] for i in picks]
     assert np.all(np.diff(ordered) < 0), ordered
     assert report.rayleigh[0] == pytest.approx(1.0)
@@ -201,19 +276,28 @@ def test_peak_attack_is_ordered_by_trigger_eigenvalue(loss):
 
 def test_sweep_grid_matches_pointwise_solves():
     setup = bd.Setup(kappa=0.5, lam=0.1, snr=2, eps=0.1, alpha_test=1.0)
-    res = bd.sweep(setup, "logistic", kappa=[0.5, 1.5], alpha=[0.0, 1.0, 4.0],
-                   lam=[0.1, 0.3], tol=1e-12)
+    res = bd.sweep(
+        setup,
+        "logistic",
+        kappa=[0.5, 1.5],
+        alpha=[0.0, 1.0, 4.0],
+        lam=[0.1, 0.3],
+        tol=1e-12,
+    )
     assert res.shape == (2, 2, 3)
     assert list(res.axes) == ["kappa", "lam", "alpha"]
     for i, k in enumerate([0.5, 1.5]):
         for j, lam in enumerate([0.1, 0.3]):
             for m, a in enumerate([0.0, 1.0, 4.0]):
-                one = bd.solve(setup.replace(kappa=k, lam=lam, alpha=a), "logistic",
-                               tol=1e-12)
-                assert_allclose(res.clean_accuracy[i, j, m], one.clean_accuracy,
-                                atol=1e-9)
-                assert_allclose(res.attack_success[i, j, m], one.attack_success,
-                                atol=1e-9)
+                one = bd.solve(
+                    setup.replace(kappa=k, lam=lam, alpha=a), "logistic", tol=1e-12
+                )
+                assert_allclose(
+                    res.clean_accuracy[i, j, m], one.clean_accuracy, atol=1e-9
+                )
+                assert_allclose(
+                    res.attack_success[i, j, m], one.attack_success, atol=1e-9
+                )
 
 
 def test_sweep_to_frame_has_one_row_per_point():
@@ -278,25 +362,28 @@ def test_result_object_contract():
     assert "converged in" in text and "clean_accuracy" in text
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(kappa=0.0), "kappa must be finite and > 0"),
-    (dict(kappa=float("nan")), "kappa"),
-    (dict(lam=-1e-3), "lam must be finite and >= 0"),
-    (dict(eps=1.0), r"eps must be finite and in \[0, 1\)"),
-    (dict(eps=0.5, balance="replace"), r"in \[0, 0.5\)"),
-    (dict(eps=-0.1), "eps"),
-    (dict(snr=0.0), "snr"),
-    (dict(alpha=-1.0), "alpha must be"),
-    (dict(balance="mixed"), "balance must be one of"),
-    (dict(asr="some"), "asr must be one of"),
-    (dict(cov=np.array([1.0, -1.0])), "spectrum must be > 0"),
-    (dict(cov=np.array([[1.0, 2.0], [2.0, 1.0]])), "positive definite"),
-    (dict(cov=np.array([[1.0, 0.5], [0.0, 1.0]])), "symmetric"),
-    (dict(cov=np.array([1.0, np.nan])), "finite"),
-    (dict(trigger=np.zeros(3)), "trigger must have a norm > 0"),
-    (dict(trigger="diagonal"), "trigger must be one of"),
-    (dict(mean=np.array([1.0, np.inf])), "mean must be finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(kappa=0.0), "kappa must be finite and > 0"),
+        (dict(kappa=float("nan")), "kappa"),
+        (dict(lam=-1e-3), "lam must be finite and >= 0"),
+        (dict(eps=1.0), r"eps must be finite and in \[0, 1\)"),
+        (dict(eps=0.5, balance="replace"), r"in \[0, 0.5\)"),
+        (dict(eps=-0.1), "eps"),
+        (dict(snr=0.0), "snr"),
+        (dict(alpha=-1.0), "alpha must be"),
+        (dict(balance="mixed"), "balance must be one of"),
+        (dict(asr="some"), "asr must be one of"),
+        (dict(cov=np.array([1.0, -1.0])), "spectrum must be > 0"),
+        (dict(cov=np.array([[1.0, 2.0], [2.0, 1.0]])), "positive definite"),
+        (dict(cov=np.array([[1.0, 0.5], [0.0, 1.0]])), "symmetric"),
+        (dict(cov=np.array([1.0, np.nan])), "finite"),
+        (dict(trigger=np.zeros(3)), "trigger must have a norm > 0"),
+        (dict(trigger="diagonal"), "trigger must be one of"),
+        (dict(mean=np.array([1.0, np.inf])), "mean must be finite"),
+    ],
+)
 def test_bad_setup_raises_value_error_naming_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bd.Setup(**kwargs)
@@ -316,8 +403,8 @@ def test_bad_solver_arguments_raise():
         bd.sweep(s, gamma=[1.0])
     with pytest.raises(ValueError, match="lam must be > 0 when kappa >= 1"):
         bd.ridge_theory(s.replace(lam=0.0, kappa=2.0))
-    with pytest.raises(ValueError, match="length"):
-        bd.Setup(cov=np.ones(3), mean=np.ones(4)).geometry
+    with pytest.raises(ValueError, match="same length"):
+        bd.Setup(cov=np.ones(3), mean=np.ones(4))
     with pytest.raises(ValueError, match="eps must be > 0"):
         bd.peak_attack(s.replace(eps=0.0))
 

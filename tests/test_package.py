@@ -20,8 +20,19 @@ from keatingcore.warnings import ConvergenceWarning, KeatingcoreWarning
 
 def test_build_info_reports_every_field():
     info = keatingcore.build_info()
-    for key in ("version", "compiler", "cxx_flags", "cxx_standard", "openmp",
-                "num_threads", "cuda_compiled", "cuda_devices", "numpy", "scipy", "torch"):
+    for key in (
+        "version",
+        "compiler",
+        "cxx_flags",
+        "cxx_standard",
+        "openmp",
+        "num_threads",
+        "cuda_compiled",
+        "cuda_devices",
+        "numpy",
+        "scipy",
+        "torch",
+    ):
         assert key in info
     assert info["version"] == keatingcore.__version__
     assert info["cxx_standard"] >= 201703
@@ -56,9 +67,16 @@ def test_result_repr_and_dict_of_a_subclass():
     class Toy(keatingcore.SolverResult):
         value: float
 
-    r = Toy(converged=False, n_iter=7, residual=1.5e-3, elapsed=0.25, value=np.float64(2))
-    assert r.to_dict() == {"converged": False, "n_iter": 7, "residual": 1.5e-3,
-                           "elapsed": 0.25, "value": 2.0}
+    r = Toy(
+        converged=False, n_iter=7, residual=1.5e-3, elapsed=0.25, value=np.float64(2)
+    )
+    assert r.to_dict() == {
+        "converged": False,
+        "n_iter": 7,
+        "residual": 1.5e-3,
+        "elapsed": 0.25,
+        "value": 2.0,
+    }
     assert type(r.to_dict()["value"]) is float
     assert "NOT converged in 7 iterations" in repr(r) and "value" in repr(r)
 
@@ -90,15 +108,34 @@ def test_cli_reports_bad_input_as_an_error_not_a_traceback(capsys):
 
 
 def test_module_runs_as_python_dash_m():
-    out = subprocess.run([sys.executable, "-m", "keatingcore.cli", "info"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "keatingcore.cli", "info"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "OpenMP" in out.stdout
 
 
 def test_cli_backdoor_theory_writes_json(tmp_path):
     path = tmp_path / "t.json"
-    assert main(["backdoor", "theory", "--loss", "logistic", "--kappa", "0.5",
-                 "--alpha", "2", "--out", str(path)]) == 0
+    assert (
+        main(
+            [
+                "backdoor",
+                "theory",
+                "--loss",
+                "logistic",
+                "--kappa",
+                "0.5",
+                "--alpha",
+                "2",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     data = json.loads(path.read_text())
     assert data["converged"] and 0.5 < data["clean_accuracy"] < 1
     assert data["setup"]["kappa"] == 0.5 and data["loss"] == "logistic"
@@ -106,8 +143,21 @@ def test_cli_backdoor_theory_writes_json(tmp_path):
 
 def test_cli_backdoor_sweep_writes_csv(tmp_path):
     path = tmp_path / "s.csv"
-    assert main(["backdoor", "sweep", "--kappa", "0.5,2", "--alpha", "0:4:5",
-                 "--out", str(path)]) == 0
+    assert (
+        main(
+            [
+                "backdoor",
+                "sweep",
+                "--kappa",
+                "0.5,2",
+                "--alpha",
+                "0:4:5",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     rows = path.read_text().strip().splitlines()
     assert rows[0].startswith("kappa,alpha,clean_accuracy")
     assert len(rows) == 1 + 10

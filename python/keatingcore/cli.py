@@ -33,19 +33,35 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keatingcore",
         description="Solvers for the high-dimensional theory of deep learning.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log progress (-vv for debug output)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log progress (-vv for debug output)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     info = sub.add_parser("info", help="print the build configuration")
     info.set_defaults(func=_info)
 
     bench = sub.add_parser("bench", help="run the benchmarks in bench/")
-    bench.add_argument("--bench-dir", default="bench",
-                       help="folder holding bench_*.py files (default: ./bench)")
-    bench.add_argument("--only", default=None, help="run benchmarks whose name has this")
-    bench.add_argument("--out", default=None,
-                       help="JSON output path (default: bench/results/bench-<time>.json)")
+    bench.add_argument(
+        "--bench-dir",
+        default="bench",
+        help="folder holding bench_*.py files (default: ./bench)",
+    )
+    bench.add_argument(
+        "--only", default=None, help="run benchmarks whose name has this"
+    )
+    bench.add_argument(
+        "--out",
+        default=None,
+        help="JSON output path (default: bench/results/bench-<time>.json)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="smaller problem sizes, for a fast check"
+    )
     bench.set_defaults(func=_bench)
 
     backdoor_cli.add_parser(sub)

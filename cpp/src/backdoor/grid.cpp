@@ -1,5 +1,6 @@
 // Parallel grid of fixed points: chains run in parallel, points inside a chain warm-start
 // from their predecessor (continuation).
+#include <algorithm>
 #include <stdexcept>
 
 #include "keatingcore/backdoor/model.hpp"
@@ -17,7 +18,9 @@ std::vector<Solution> solve_grid(const Geometry& g, const std::vector<Params>& p
     throw std::invalid_argument("warm must hold one state per point");
   std::vector<Solution> out(static_cast<std::size_t>(n));
   const long n_chains = n / chain;
-  const int threads = resolve_threads(num_threads);
+  // No more threads than chains: an idle team still costs a fork and join.
+  const int threads = static_cast<int>(
+      std::min<long>(resolve_threads(num_threads), std::max<long>(n_chains, 1)));
   (void)threads;  // unused in a serial build
 
   // Each chain writes only its own slots of `out`, so chains share nothing mutable.

@@ -53,8 +53,15 @@ def _default_alpha_max(setup: Setup) -> float:
     return 10.0 / math.sqrt(max(setup.rho[2], 1e-4))
 
 
-def peak_attack(setup: Setup, loss: str = "square", *, alpha_max: float | None = None,
-                n_grid: int = 48, xtol: float = 1e-7, **options: Any) -> PeakResult:
+def peak_attack(
+    setup: Setup,
+    loss: str = "square",
+    *,
+    alpha_max: float | None = None,
+    n_grid: int = 48,
+    xtol: float = 1e-7,
+    **options: Any,
+) -> PeakResult:
     """Find alpha*, the training trigger strength that maximises attack success.
 
     A coarse curve on ``alpha_max * linspace(0, 1, n_grid)**2`` (dense near zero,
@@ -104,8 +111,12 @@ def peak_attack(setup: Setup, loss: str = "square", *, alpha_max: float | None =
                 cache[a] = solve(setup.replace(alpha=a), loss, **options)
                 return -cache[a].attack_success
 
-            opt = minimize_scalar(negative_asr, bounds=(alphas[k - 1], alphas[k + 1]),
-                                  method="bounded", options={"xatol": xtol})
+            opt = minimize_scalar(
+                negative_asr,
+                bounds=(alphas[k - 1], alphas[k + 1]),
+                method="bounded",
+                options={"xatol": xtol},
+            )
             alpha_star, best = float(opt.x), cache[opt.x]
             n_evals += opt.nfev
             converged = bool(opt.success and best.converged)
@@ -115,9 +126,15 @@ def peak_attack(setup: Setup, loss: str = "square", *, alpha_max: float | None =
             converged = bool(curve.converged[k])
             acc, asr = curve.clean_accuracy[k], curve.attack_success[k]
     return PeakResult(
-        converged=converged, n_iter=n_evals, residual=xtol if interior else math.inf,
-        elapsed=elapsed[0], alpha_star=alpha_star, peak_attack_success=float(asr),
-        clean_accuracy=float(acc), interior=interior, alphas=alphas,
+        converged=converged,
+        n_iter=n_evals,
+        residual=xtol if interior else math.inf,
+        elapsed=elapsed[0],
+        alpha_star=alpha_star,
+        peak_attack_success=float(asr),
+        clean_accuracy=float(acc),
+        interior=interior,
+        alphas=alphas,
         attack_success=curve.attack_success,
     )
 
@@ -146,26 +163,43 @@ class TriggerReport:
     peak_attack_success: np.ndarray
 
     def __repr__(self) -> str:
-        rows = [f"TriggerReport(best={self.best!r})",
-                f"  {'candidate':<22} {'t.Sigma.t':>10} {'alpha*':>9} {'peak ASR':>9}"]
+        rows = [
+            f"TriggerReport(best={self.best!r})",
+            f"  {'candidate':<22} {'t.Sigma.t':>10} {'alpha*':>9} {'peak ASR':>9}",
+        ]
         for i, name in enumerate(self.names):
-            rows.append(f"  {name:<22} {self.rayleigh[i]:>10.4g} "
-                        f"{self.alpha_star[i]:>9.4g} {self.peak_attack_success[i]:>9.5f}")
+            rows.append(
+                f"  {name:<22} {self.rayleigh[i]:>10.4g} "
+                f"{self.alpha_star[i]:>9.4g} {self.peak_attack_success[i]:>9.5f}"
+            )
         return "\n".join(rows)
 
     def to_frame(self):
         """The table as a pandas DataFrame (needs pandas)."""
         import pandas as pd
 
-        return pd.DataFrame({"candidate": self.names, "rayleigh": self.rayleigh,
-                             "alpha_star": self.alpha_star,
-                             "peak_attack_success": self.peak_attack_success})
+        return pd.DataFrame(
+            {
+                "candidate": self.names,
+                "rayleigh": self.rayleigh,
+                "alpha_star": self.alpha_star,
+                "peak_attack_success": self.peak_attack_success,
+            }
+        )
 
 
-def worst_trigger_direction(cov: Any, mean: Any = "uniform", *, setup: Setup | None = None,
-                            loss: str = "square", candidates: dict[str, Any] | None = None,
-                            max_eigen: int = 16, n_random: int = 0, seed: int = 0,
-                            **peak_options: Any) -> TriggerReport:
+def worst_trigger_direction(
+    cov: Any,
+    mean: Any = "uniform",
+    *,
+    setup: Setup | None = None,
+    loss: str = "square",
+    candidates: dict[str, Any] | None = None,
+    max_eigen: int = 16,
+    n_random: int = 0,
+    seed: int = 0,
+    **peak_options: Any,
+) -> TriggerReport:
     """Rank unit trigger directions by the peak attack success they allow.
 
     Candidates are eigenvectors of the covariance (all, or ``max_eigen`` spread over
@@ -228,7 +262,10 @@ def worst_trigger_direction(cov: Any, mean: Any = "uniform", *, setup: Setup | N
     rank = np.argsort(peak)[::-1]
     best_t = resolve_geometry(g.sigma, g.mean, named[names[rank[0]]]).trigger
     return TriggerReport(
-        best=names[rank[0]], direction=g.to_coordinates(best_t),
-        names=[names[i] for i in rank], rayleigh=np.array(rayleigh)[rank],
-        alpha_star=np.array(alpha_star)[rank], peak_attack_success=np.array(peak)[rank],
+        best=names[rank[0]],
+        direction=g.to_coordinates(best_t),
+        names=[names[i] for i in rank],
+        rayleigh=np.array(rayleigh)[rank],
+        alpha_star=np.array(alpha_star)[rank],
+        peak_attack_success=np.array(peak)[rank],
     )

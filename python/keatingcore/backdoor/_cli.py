@@ -26,7 +26,8 @@ def parse_values(text: str) -> np.ndarray:
         return np.array([float(v) for v in text.split(",")])
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a number, a list 'x,y,z' or a range 'start:stop:count', got {text!r}"
+            "expected a number, a list 'x,y,z' or a range 'start:stop:count', "
+            f"got {text!r}"
         ) from None
 
 
@@ -35,14 +36,22 @@ def _add_setup_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
     defaults = Setup()
     for name in SCALAR_FIELDS:
         flag = "--" + name.replace("_", "-")
-        p.add_argument(flag, type=kind, default=None,
-                       help=f"default {getattr(defaults, name)}"
-                       + (" (a value, list x,y,z or range a:b:n)" if grid else ""))
+        p.add_argument(
+            flag,
+            type=kind,
+            default=None,
+            help=f"default {getattr(defaults, name)}"
+            + (" (a value, list x,y,z or range a:b:n)" if grid else ""),
+        )
     p.add_argument("--balance", choices=("additive", "replace"), default="additive")
     p.add_argument("--no-intercept", action="store_true", help="fix b = 0")
     p.add_argument("--asr", choices=("all", "conditional"), default="all")
-    p.add_argument("--spectrum", type=Path, default=None,
-                   help="covariance spectrum or matrix (.npy or whitespace text)")
+    p.add_argument(
+        "--spectrum",
+        type=Path,
+        default=None,
+        help="covariance spectrum or matrix (.npy or whitespace text)",
+    )
     p.add_argument("--mean", default="uniform", choices=("uniform", "min", "max"))
     p.add_argument("--trigger", default="orth", choices=("orth", "min", "max"))
     p.add_argument("--loss", default="square", choices=("square", "logistic", "hinge"))
@@ -55,8 +64,15 @@ def _setup_from(args: argparse.Namespace, scalars: dict[str, Any]) -> Setup:
         if not path.exists():
             raise FileNotFoundError(f"--spectrum file not found: {path}")
         cov = np.load(path) if path.suffix == ".npy" else np.loadtxt(path)
-    return Setup(balance=args.balance, intercept=not args.no_intercept, asr=args.asr,
-                 cov=cov, mean=args.mean, trigger=args.trigger, **scalars)
+    return Setup(
+        balance=args.balance,
+        intercept=not args.no_intercept,
+        asr=args.asr,
+        cov=cov,
+        mean=args.mean,
+        trigger=args.trigger,
+        **scalars,
+    )
 
 
 def _scalars(args: argparse.Namespace) -> dict[str, float]:
@@ -95,8 +111,9 @@ def _simulate(args: argparse.Namespace) -> int:
     from ._simulate import simulate
 
     setup = _setup_from(args, _scalars(args))
-    result = simulate(setup, n=args.n, loss=args.loss, seeds=args.seeds,
-                      progress=not args.quiet)
+    result = simulate(
+        setup, n=args.n, loss=args.loss, seeds=args.seeds, progress=not args.quiet
+    )
     _write_json(args.out, result.to_dict())
     return 0
 
@@ -115,8 +132,20 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _write_sweep_csv(path: Path, result: Any) -> None:
-    columns = ("clean_accuracy", "attack_success", "w_dot_mu", "w_dot_t", "Q", "b", "V",
-               "V_hat", "noise_floor", "converged", "n_iter", "residual")
+    columns = (
+        "clean_accuracy",
+        "attack_success",
+        "w_dot_mu",
+        "w_dot_t",
+        "Q",
+        "b",
+        "V",
+        "V_hat",
+        "noise_floor",
+        "converged",
+        "n_iter",
+        "residual",
+    )
     mesh = np.meshgrid(*result.axes.values(), indexing="ij")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
@@ -136,19 +165,26 @@ def _plot_sweep(result: Any, path: Path) -> None:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``keatingcore backdoor`` and its subcommands."""
-    top = sub.add_parser("backdoor", help="backdoor-attack theory, simulation and sweeps",
-                         description="Backdoor attacks on regularised GLMs "
-                         "(Flynn, Goldhirsh, Keating & Seroussi, arXiv 2605.22481).")
+    top = sub.add_parser(
+        "backdoor",
+        help="backdoor-attack theory, simulation and sweeps",
+        description="Backdoor attacks on regularised GLMs "
+        "(Flynn, Goldhirsh, Keating & Seroussi, arXiv 2605.22481).",
+    )
     cmds = top.add_subparsers(dest="backdoor_command", metavar="ACTION", required=True)
 
     theory = cmds.add_parser("theory", help="asymptotic metrics at one point (JSON)")
     _add_setup_args(theory)
-    theory.add_argument("--out", type=Path, default=None, help="JSON path (default stdout)")
+    theory.add_argument(
+        "--out", type=Path, default=None, help="JSON path (default stdout)"
+    )
     theory.set_defaults(func=_theory)
 
     peak = cmds.add_parser("peak", help="alpha* where attack success peaks (JSON)")
     _add_setup_args(peak)
-    peak.add_argument("--out", type=Path, default=None, help="JSON path (default stdout)")
+    peak.add_argument(
+        "--out", type=Path, default=None, help="JSON path (default stdout)"
+    )
     peak.set_defaults(func=_peak)
 
     simulate = cmds.add_parser("simulate", help="finite-n simulation with error bars")
@@ -162,7 +198,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     grid = cmds.add_parser("sweep", help="grid of fixed points to CSV (and a figure)")
     _add_setup_args(grid, grid=True)
     grid.add_argument("--out", type=Path, required=True, help="CSV path")
-    grid.add_argument("--plot", type=Path, default=None,
-                      help="figure path (.png/.pdf) of the metrics vs alpha")
+    grid.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="figure path (.png/.pdf) of the metrics vs alpha",
+    )
     grid.add_argument("--threads", type=int, default=None, help="threads (default all)")
     grid.set_defaults(func=_sweep)

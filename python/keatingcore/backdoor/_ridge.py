@@ -45,13 +45,14 @@ def susceptibility(sigma: np.ndarray, kappa: float, lam: float) -> tuple[float, 
         return kappa * np.mean(sigma / (lam + sigma / (1.0 + V))) - V
 
     upper = kappa * float(np.mean(sigma)) / lam + 1.0  # the right side never exceeds it
-    V, info = brentq(gap, 0.0, upper, xtol=1e-15, rtol=4 * np.finfo(float).eps,
-                     full_output=True)
+    V, info = brentq(
+        gap, 0.0, upper, xtol=1e-15, rtol=4 * np.finfo(float).eps, full_output=True
+    )
     return V, info.iterations
 
 
 def ridge_theory(setup: Setup) -> BackdoorResult:
-    """Asymptotic test metrics of ridge regression, any covariance spectrum (digest 2.1).
+    """Asymptotic metrics of ridge regression, any covariance spectrum (digest 2.1).
 
     Solves the scalar V equation by Brent's method, then the 3x3 linear mean equations
     ``u = G1 n_hat``, ``sum_k rho_k r_k = 0``, and finally the variance, which is
@@ -101,12 +102,13 @@ def ridge_theory(setup: Setup) -> BackdoorResult:
         signal = float(n_hat @ G2 @ n_hat)
         gain = kappa * tau2 / d**2
         Q = (signal + gain * float(rho @ r**2)) / (1.0 - gain)
-    return _result(setup, u1, u2, b, Q, V, 1.0 / d, Q - signal, n_iter, gain,
-                   elapsed[0])
+    return _result(
+        setup, u1, u2, b, Q, V, 1.0 / d, Q - signal, n_iter, gain, elapsed[0]
+    )
 
 
 def ridge_theory_isotropic(setup: Setup) -> BackdoorResult:
-    """Fully explicit ridge asymptotics for Sigma = I and t orthogonal to mu (digest 2.2).
+    """Explicit ridge asymptotics for Sigma = I and t orthogonal to mu (digest 2.2).
 
     ``V = [(kappa - 1 - lam) + sqrt((lam + 1 - kappa)^2 + 4 lam kappa)] / (2 lam)``,
     ``gamma = 1/(1 + lam (1 + V))``, the three explicit linear mean equations, and
@@ -122,7 +124,9 @@ def ridge_theory_isotropic(setup: Setup) -> BackdoorResult:
     if not np.allclose(g.sigma, 1.0, rtol=0, atol=1e-12):
         raise ValueError("ridge_theory_isotropic needs cov = identity (cov=None)")
     if abs(g.mean @ g.trigger) > 1e-10:
-        raise ValueError("ridge_theory_isotropic needs the trigger orthogonal to the mean")
+        raise ValueError(
+            "ridge_theory_isotropic needs the trigger orthogonal to the mean"
+        )
     with timer() as elapsed:
         kappa, lam, s, alpha = setup.kappa, setup.lam, setup.snr, setup.alpha
         if lam == 0:
@@ -136,12 +140,17 @@ def ridge_theory_isotropic(setup: Setup) -> BackdoorResult:
         d = 1.0 + V
         gamma = 1.0 / (1.0 + lam * d)
         rp, rm, rq = setup.rho
-        A = np.array([
-            [1 + s * gamma * (rp + rm + rq), -s * gamma * alpha * rq,
-             s * gamma * (rp - rm - rq)],
-            [-alpha * gamma * rq, 1 + alpha**2 * gamma * rq, alpha * gamma * rq],
-            [rp - rm - rq, alpha * rq, 1.0],
-        ])
+        A = np.array(
+            [
+                [
+                    1 + s * gamma * (rp + rm + rq),
+                    -s * gamma * alpha * rq,
+                    s * gamma * (rp - rm - rq),
+                ],
+                [-alpha * gamma * rq, 1 + alpha**2 * gamma * rq, alpha * gamma * rq],
+                [rp - rm - rq, alpha * rq, 1.0],
+            ]
+        )
         rhs = np.array([s * gamma * (rp + rm - rq), alpha * gamma * rq, rp - rm + rq])
         if not setup.intercept:
             A, rhs = A[:2, :2], rhs[:2]

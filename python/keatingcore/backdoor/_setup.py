@@ -21,6 +21,7 @@ ASR_DEFINITIONS = ("all", "conditional")
 MEAN_NAMES = ("uniform", "min", "max")
 TRIGGER_NAMES = ("orth", "min", "max")
 SCALAR_FIELDS = ("kappa", "lam", "snr", "eps", "alpha", "alpha_test")
+GEOMETRY_FIELDS = frozenset({"cov", "mean", "trigger"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,16 +108,28 @@ class Setup:
     def __post_init__(self) -> None:
         for name in SCALAR_FIELDS:
             object.__setattr__(self, name, float(getattr(self, name)))
-        check_params(balance=self.balance, **{k: getattr(self, k) for k in SCALAR_FIELDS})
+        check_params(
+            balance=self.balance, **{k: getattr(self, k) for k in SCALAR_FIELDS}
+        )
         _check_choice("asr", self.asr, ASR_DEFINITIONS)
         if self.cov is not None:
             object.__setattr__(self, "cov", _check_cov(self.cov))
         for name, names in (("mean", MEAN_NAMES), ("trigger", TRIGGER_NAMES)):
-            object.__setattr__(self, name, _check_direction(name, getattr(self, name), names))
+            object.__setattr__(
+                self, name, _check_direction(name, getattr(self, name), names)
+            )
+        _check_sizes(self.cov, self.mean, self.trigger)
 
     def replace(self, **changes: Any) -> Setup:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (validated again).
+
+        The geometry (an eigendecomposition for a covariance matrix) is reused when
+        cov, mean and trigger are unchanged.
+        """
+        new = dataclasses.replace(self, **changes)
+        if "geometry" in self.__dict__ and not GEOMETRY_FIELDS & changes.keys():
+            new.__dict__["geometry"] = self.__dict__["geometry"]
+        return new
 
     @property
     def rho(self) -> tuple[float, float, float]:
@@ -127,7 +140,7 @@ class Setup:
 
     @functools.cached_property
     def geometry(self) -> Geometry:
-        """Sigma's spectrum and the directions in its eigenbasis (p = 2 for the identity)."""
+        """Spectrum and directions in the eigenbasis (p = 2 for the identity)."""
         return resolve_geometry(self.cov, self.mean, self.trigger)
 
     def geometry_in(self, p: int) -> Geometry:
@@ -141,7 +154,9 @@ class Setup:
     def vectors(self, p: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """mu (norm sqrt(snr)) and the unit trigger t in the user's coordinates."""
         g = self.geometry if p is None else self.geometry_in(p)
-        return math.sqrt(self.snr) * g.to_coordinates(g.mean), g.to_coordinates(g.trigger)
+        return math.sqrt(self.snr) * g.to_coordinates(g.mean), g.to_coordinates(
+            g.trigger
+        )
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -165,13 +180,18 @@ def check_params(balance: str = "additive", **values: Any) -> None:
         "kappa": (lambda a: a > 0, "> 0"),
         "lam": (lambda a: a >= 0, ">= 0"),
         "snr": (lambda a: a > 0, "> 0"),
-        "eps": (lambda a: (a >= 0) & (a < eps_max), f"in [0, {eps_max:g}) for {balance}"),
+        "eps": (
+            lambda a: (a >= 0) & (a < eps_max),
+            f"in [0, {eps_max:g}) for {balance}",
+        ),
         "alpha": (lambda a: a >= 0, ">= 0"),
         "alpha_test": (lambda a: a >= 0, ">= 0"),
     }
     for name, value in values.items():
         if name not in rules:
-            raise TypeError(f"unknown parameter {name!r}; expected one of {tuple(rules)}")
+            raise TypeError(
+                f"unknown parameter {name!r}; expected one of {tuple(rules)}"
+            )
         arr = np.asarray(value, dtype=float)
         ok, text = rules[name]
         bad = ~(np.isfinite(arr) & ok(arr))
@@ -183,7 +203,9 @@ def check_params(balance: str = "additive", **values: Any) -> None:
 def _check_cov(cov: Any) -> np.ndarray:
     arr = np.array(cov, dtype=float)
     if arr.ndim not in (1, 2) or arr.size == 0:
-        raise ValueError(f"cov must be a spectrum (p,) or a matrix (p, p), got {arr.shape}")
+        raise ValueError(
+            f"cov must be a spectrum (p,) or a matrix (p, p), got {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError("cov must be finite (found NaN or inf)")
     if arr.ndim == 1 and np.any(arr <= 0):
@@ -195,9 +217,25 @@ def _check_cov(cov: Any) -> np.ndarray:
             raise ValueError("cov matrix must be symmetric")
         smallest = np.linalg.eigvalsh(arr)[0]
         if smallest <= 0:
-            raise ValueError(f"cov must be positive definite, smallest eigenvalue {smallest!r}")
+            raise ValueError(
+                f"cov must be positive definite, smallest eigenvalue {smallest!r}"
+            )
     arr.setflags(write=False)
     return arr
+
+
+def _check_sizes(cov: Any, mean: Any, trigger: Any) -> None:
+    sizes = {
+        n: v.size
+        for n, v in (("mean", mean), ("trigger", trigger))
+        if isinstance(v, np.ndarray)
+    }
+    if cov is not None:
+        sizes = {"cov": len(cov), **sizes}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            f"cov, mean and trigger must have the same length p, got {sizes}"
+        )
 
 
 def _check_direction(name: str, value: Any, names: tuple[str, ...]) -> Any:
@@ -216,7 +254,7 @@ def _check_direction(name: str, value: Any, names: tuple[str, ...]) -> Any:
 
 
 def resolve_geometry(cov: Any, mean: Any, trigger: Any) -> Geometry:
-    """Eigen-decompose the covariance and express mean and trigger on its eigenvectors."""
+    """Diagonalise the covariance; express mean and trigger on its eigenvectors."""
     if cov is None:
         p = next((v.size for v in (mean, trigger) if isinstance(v, np.ndarray)), 2)
         sigma, basis = np.ones(p), None
@@ -233,7 +271,9 @@ def _named_or_vector(name, value, sigma, basis, mean):
     p = sigma.size
     if isinstance(value, np.ndarray):
         if value.size != p:
-            raise ValueError(f"{name} has length {value.size}, the covariance has p = {p}")
+            raise ValueError(
+                f"{name} has length {value.size}, the covariance has p = {p}"
+            )
         v = value if basis is None else basis.T @ value
     elif value == "uniform":
         v = np.ones(p)

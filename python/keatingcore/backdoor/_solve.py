@@ -62,7 +62,9 @@ class SolverOptions:
         if not 0 < self.damping <= 1:
             raise ValueError(f"damping must be in (0, 1], got {self.damping!r}")
         if int(self.anderson) != self.anderson or not 0 <= self.anderson <= 10:
-            raise ValueError(f"anderson must be an int in [0, 10], got {self.anderson!r}")
+            raise ValueError(
+                f"anderson must be an int in [0, 10], got {self.anderson!r}"
+            )
         if int(self.n_quad) != self.n_quad or not 8 <= self.n_quad <= 400:
             raise ValueError(f"n_quad must be an int in [8, 400], got {self.n_quad!r}")
 
@@ -84,9 +86,21 @@ def _run_core(setup, points, chain, loss, opts, warm, num_threads):
     g = setup.geometry
     nodes, weights = _gauss_hermite(opts.n_quad)
     return _core.backdoor.solve_grid(
-        g.sigma, g.mean, g.trigger, points, chain, _check_loss(loss),
-        setup.balance == "additive", setup.intercept, nodes, weights, opts.tol,
-        int(opts.max_iter), opts.damping, int(opts.anderson), warm,
+        g.sigma,
+        g.mean,
+        g.trigger,
+        points,
+        chain,
+        _check_loss(loss),
+        setup.balance == "additive",
+        setup.intercept,
+        nodes,
+        weights,
+        opts.tol,
+        int(opts.max_iter),
+        opts.damping,
+        int(opts.anderson),
+        warm,
         check_num_threads(num_threads),
     )
 
@@ -96,15 +110,23 @@ def _warn_unconverged(status: np.ndarray, opts: SolverOptions, where: str) -> No
     if not np.any(bad):
         return
     diverged = int(np.sum(status == 2))
-    text = (f"{where}: {int(bad.sum())} of {status.size} point(s) did not converge "
-            f"({diverged} diverged); raise max_iter (now {opts.max_iter}) or lower "
-            f"damping (now {opts.damping}); a diverging V or Q means no finite "
-            "minimiser (e.g. separable data: raise lam)")
+    text = (
+        f"{where}: {int(bad.sum())} of {status.size} point(s) did not converge "
+        f"({diverged} diverged); raise max_iter (now {opts.max_iter}) or lower "
+        f"damping (now {opts.damping}); a diverging V or Q means no finite "
+        "minimiser (e.g. separable data: raise lam)"
+    )
     warnings.warn(text, ConvergenceWarning, stacklevel=3)
 
 
-def solve(setup: Setup, loss: str = "logistic", *, warm_start: BackdoorResult | None = None,
-          num_threads: int | None = None, **options: Any) -> BackdoorResult:
+def solve(
+    setup: Setup,
+    loss: str = "logistic",
+    *,
+    warm_start: BackdoorResult | None = None,
+    num_threads: int | None = None,
+    **options: Any,
+) -> BackdoorResult:
     """Solve the Gaussian-proxy fixed point for one problem.
 
     Parameters
@@ -116,7 +138,7 @@ def solve(setup: Setup, loss: str = "logistic", *, warm_start: BackdoorResult | 
     warm_start : BackdoorResult, optional
         A previous solution to start from (e.g. at a nearby alpha).
     num_threads : int, optional
-        Unused for a single point; accepted for a uniform signature.
+        Accepted for a uniform signature; a single point runs on one thread.
     **options
         Fields of :class:`SolverOptions`: ``tol``, ``max_iter``, ``damping``,
         ``anderson``, ``n_quad``.
@@ -139,11 +161,21 @@ def solve(setup: Setup, loss: str = "logistic", *, warm_start: BackdoorResult | 
     V, Q, V_hat, u1, u2, b = out["state"][0]
     acc, asr = test_metrics(u1, u2, b, Q, setup.alpha_test, setup.asr)
     return BackdoorResult(
-        converged=bool(out["status"][0] == 0), n_iter=int(out["n_iter"][0]),
-        residual=float(out["residual"][0]), elapsed=elapsed[0],
-        clean_accuracy=float(acc), attack_success=float(asr), w_dot_mu=float(u1),
-        w_dot_t=float(u2), Q=float(Q), b=float(b), V=float(V), V_hat=float(V_hat),
-        noise_floor=float(out["metrics"][0, 3]), loss=loss, setup=setup,
+        converged=bool(out["status"][0] == 0),
+        n_iter=int(out["n_iter"][0]),
+        residual=float(out["residual"][0]),
+        elapsed=elapsed[0],
+        clean_accuracy=float(acc),
+        attack_success=float(asr),
+        w_dot_mu=float(u1),
+        w_dot_t=float(u2),
+        Q=float(Q),
+        b=float(b),
+        V=float(V),
+        V_hat=float(V_hat),
+        noise_floor=float(out["metrics"][0, 3]),
+        loss=loss,
+        setup=setup,
     )
 
 
@@ -189,8 +221,10 @@ class SweepResult:
     def __repr__(self) -> str:
         axes = ", ".join(f"{k}[{v.size}]" for k, v in self.axes.items())
         n_bad = int((~self.converged).sum())
-        return (f"SweepResult({self.loss}; grid {axes}; {self.converged.size - n_bad} "
-                f"converged, {n_bad} not; {self.elapsed:.3g} s)")
+        return (
+            f"SweepResult({self.loss}; grid {axes}; {self.converged.size - n_bad} "
+            f"converged, {n_bad} not; {self.elapsed:.3g} s)"
+        )
 
     def to_frame(self):
         """One row per grid point, as a pandas DataFrame (needs pandas)."""
@@ -200,15 +234,36 @@ class SweepResult:
             raise ImportError("to_frame needs pandas: pip install pandas") from exc
         mesh = np.meshgrid(*self.axes.values(), indexing="ij")
         cols = {k: m.reshape(-1) for k, m in zip(self.axes, mesh, strict=True)}
-        for name in ("clean_accuracy", "attack_success", "w_dot_mu", "w_dot_t", "Q", "b",
-                     "V", "V_hat", "noise_floor", "converged", "n_iter", "residual"):
+        for name in (
+            "clean_accuracy",
+            "attack_success",
+            "w_dot_mu",
+            "w_dot_t",
+            "Q",
+            "b",
+            "V",
+            "V_hat",
+            "noise_floor",
+            "converged",
+            "n_iter",
+            "residual",
+        ):
             cols[name] = getattr(self, name).reshape(-1)
         return pd.DataFrame(cols)
 
 
-def sweep(setup: Setup, loss: str = "logistic", *, num_threads: int | None = None,
-          tol: float = 1e-10, max_iter: int = 500, damping: float = 0.7,
-          anderson: int = 3, n_quad: int = 64, **grid: Any) -> SweepResult:
+def sweep(
+    setup: Setup,
+    loss: str = "logistic",
+    *,
+    num_threads: int | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 500,
+    damping: float = 0.7,
+    anderson: int = 3,
+    n_quad: int = 64,
+    **grid: Any,
+) -> SweepResult:
     """Solve the fixed point on the Cartesian grid of any of the scalar parameters.
 
     Parameters
@@ -265,10 +320,20 @@ def sweep(setup: Setup, loss: str = "logistic", *, num_threads: int | None = Non
     u1, u2, b, Q = state[..., 3], state[..., 4], state[..., 5], state[..., 1]
     acc, asr = test_metrics(u1, u2, b, Q, points[:, 5].reshape(shape), setup.asr)
     return SweepResult(
-        axes=axes, clean_accuracy=acc, attack_success=asr, w_dot_mu=u1, w_dot_t=u2,
-        Q=Q, b=b, V=state[..., 0], V_hat=state[..., 2],
+        axes=axes,
+        clean_accuracy=acc,
+        attack_success=asr,
+        w_dot_mu=u1,
+        w_dot_t=u2,
+        Q=Q,
+        b=b,
+        V=state[..., 0],
+        V_hat=state[..., 2],
         noise_floor=out["metrics"][:, 3].reshape(shape),
         converged=(out["status"] == 0).reshape(shape),
-        n_iter=out["n_iter"].reshape(shape), residual=out["residual"].reshape(shape),
-        elapsed=elapsed[0], loss=loss, setup=setup,
+        n_iter=out["n_iter"].reshape(shape),
+        residual=out["residual"].reshape(shape),
+        elapsed=elapsed[0],
+        loss=loss,
+        setup=setup,
     )
