@@ -13,12 +13,16 @@ solve                 Gaussian-proxy fixed point (square, logistic, hinge) in C+
 sweep                 Cartesian grids in one parallel C++ call
 peak_attack           alpha*, where attack success peaks
 worst_trigger_direction  rank trigger directions by their peak attack success
+simulate              finite-n simulation with standard errors
+plot_curves           theory lines over simulation points
 """
 
 from ._attack import PeakResult, TriggerReport, peak_attack, worst_trigger_direction
+from ._plot import plot_curves, plot_sweep
 from ._result import BackdoorResult, test_metrics
 from ._ridge import ridge_theory, ridge_theory_isotropic
 from ._setup import Geometry, Setup
+from ._simulate import SimulationResult, fit_glm, simulate
 from ._solve import SolverOptions, SweepResult, solve, sweep
 
 __all__ = [
@@ -27,11 +31,16 @@ __all__ = [
     "TriggerReport",
     "Geometry",
     "Setup",
+    "SimulationResult",
     "SolverOptions",
     "SweepResult",
+    "fit_glm",
     "peak_attack",
+    "plot_curves",
+    "plot_sweep",
     "ridge_theory",
     "ridge_theory_isotropic",
+    "simulate",
     "solve",
     "sweep",
     "test_metrics",

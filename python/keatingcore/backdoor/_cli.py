@@ -206,3 +206,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     grid.add_argument("--threads", type=int, default=None, help="threads (default all)")
     grid.set_defaults(func=_sweep)
+
+    from ..experiments._cli import add_parser as add_experiment_parser
+
+    add_experiment_parser(cmds, parse_values)
