@@ -5,4 +5,6 @@ PYBIND11_MODULE(_core, m) {
   bind_config(m);
   auto backdoor = m.def_submodule("backdoor", "Backdoor GLM fixed points");
   bind_backdoor(backdoor);
+  auto landscape = m.def_submodule("landscape", "Spin-glass complexity and Kac-Rice");
+  bind_landscape(landscape);
 }

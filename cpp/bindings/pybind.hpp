@@ -9,3 +9,4 @@ namespace py = pybind11;
 
 void bind_config(py::module_& m);
 void bind_backdoor(py::module_& m);
+void bind_landscape(py::module_& m);
