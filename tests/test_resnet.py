@@ -15,7 +15,11 @@ torch = pytest.importorskip("torch")
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 
 from keatingcore.data import ImageDataset  # noqa: E402
-from keatingcore.experiments import _train  # noqa: E402
+from keatingcore.experiments import (  # noqa: E402
+    _train,
+    _train_data,
+    _train_settings,
+)
 from keatingcore.experiments._protocol import make_trigger  # noqa: E402
 from keatingcore.experiments._resnet import (  # noqa: E402
     ResNet18,
@@ -167,8 +171,8 @@ def _settings(**changes):
 @pytest.mark.parametrize("balance", ["additive", "replace"])
 def test_poisons_and_trigger(digits, balance):
     trigger = make_trigger("patch", digits.image_shape)
-    clean = _train._prepare(digits, _settings(eps=0.0), trigger, "cpu")
-    prep = _train._prepare(digits, _settings(balance=balance), trigger, "cpu")
+    clean = _train_data._prepare(digits, _settings(eps=0.0), trigger, "cpu")
+    prep = _train_data._prepare(digits, _settings(balance=balance), trigger, "cpu")
     n = 200
     y = clean.y_train.numpy()
     n_src, n_tgt = int((y == SOURCE).sum()), int((y == TARGET).sum())
@@ -221,23 +225,23 @@ def test_augment_crops_and_flips():
     two = torch.full((2,), 2)
     zero = torch.zeros(2, dtype=torch.int64)
     no, yes = torch.zeros(2, dtype=torch.bool), torch.ones(2, dtype=torch.bool)
-    assert torch.equal(_train._augment(x, two, two, no, 2, fill), x)
-    assert torch.equal(_train._augment(x, two, two, yes, 2, fill), x.flip(3))
-    assert torch.equal(_train._augment(x, None, None, yes, 0, fill), x.flip(3))
-    out = _train._augment(x, zero, two, no, 2, fill)  # shifted down by 2 rows
+    assert torch.equal(_train_data._augment(x, two, two, no, 2, fill), x)
+    assert torch.equal(_train_data._augment(x, two, two, yes, 2, fill), x.flip(3))
+    assert torch.equal(_train_data._augment(x, None, None, yes, 0, fill), x.flip(3))
+    out = _train_data._augment(x, zero, two, no, 2, fill)  # shifted down by 2 rows
     assert torch.all(out[:, :, :2] == -1) and torch.equal(out[:, :, 2:], x[:, :, :-2])
-    assert _train._resolve_augment(None, "digits", 8) == ("none", 0)
-    assert _train._resolve_augment(True, "digits", 8) == ("crop", 2)
-    assert _train._resolve_augment(None, "cifar10", 32) == ("crop+flip", 4)
-    assert _train._resolve_augment(False, "cifar10", 32) == ("none", 0)
+    assert _train_settings._resolve_augment(None, "digits", 8) == ("none", 0)
+    assert _train_settings._resolve_augment(True, "digits", 8) == ("crop", 2)
+    assert _train_settings._resolve_augment(None, "cifar10", 32) == ("crop+flip", 4)
+    assert _train_settings._resolve_augment(False, "cifar10", 32) == ("none", 0)
 
 
 def test_schedules():
-    f = _train._lr_factor("cosine", 100)
+    f = _train_settings._lr_factor("cosine", 100)
     assert f(0) == 1 and f(50) == pytest.approx(0.5) and f(100) == pytest.approx(0)
-    f = _train._lr_factor("step", 100)
+    f = _train_settings._lr_factor("step", 100)
     assert (f(49), f(50), f(75)) == (1, pytest.approx(0.1), pytest.approx(0.01))
-    f = _train._lr_factor("onecycle", 100)
+    f = _train_settings._lr_factor("onecycle", 100)
     assert f(0) < f(14) == 1 and f(99) < 0.02
 
 
@@ -262,7 +266,7 @@ class _Lookup(torch.nn.Module):
 
 def test_attack_success_definitions(digits):
     trigger = make_trigger("patch", digits.image_shape)
-    prep = _train._prepare(digits, _settings(), trigger, "cpu")
+    prep = _train_data._prepare(digits, _settings(), trigger, "cpu")
     y = prep.y_test
     model = _Lookup(prep.x_test, y, prep.trigger, 5.0)
     acc, asr, asr_source = _train._evaluate(

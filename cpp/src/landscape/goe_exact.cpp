@@ -12,8 +12,8 @@
 #include <complex>
 #include <stdexcept>
 
-#include "keatingcore/gaussian.hpp"
 #include "keatingcore/landscape/kac_rice.hpp"
+#include "keatingcore/landscape/pfaffian.hpp"
 #include "keatingcore/landscape/quadrature.hpp"
 #include "keatingcore/parallel.hpp"
 
@@ -22,103 +22,6 @@ namespace kc::landscape {
 namespace {
 
 using cplx = std::complex<double>;
-constexpr int kNodes = 20;
-
-// Pfaffian of a skew matrix (row-major, destroyed) by pivoted Parlett-Reid elimination.
-cplx pfaffian(std::vector<cplx>& a, int n) {
-  if (n % 2) return 0.0;
-  auto at = [&](int i, int j) -> cplx& {
-    return a[static_cast<std::size_t>(i) * n + j];
-  };
-  cplx pf = 1.0;
-  for (int k = 0; k + 1 < n; k += 2) {
-    int piv = k + 1;
-    for (int j = k + 2; j < n; ++j)
-      if (std::abs(at(k, j)) > std::abs(at(k, piv))) piv = j;
-    if (piv != k + 1) {
-      for (int j = 0; j < n; ++j) std::swap(at(k + 1, j), at(piv, j));
-      for (int i = 0; i < n; ++i) std::swap(at(i, k + 1), at(i, piv));
-      pf = -pf;
-    }
-    const cplx head = at(k, k + 1);
-    if (head == 0.0) return 0.0;
-    pf *= head;
-    // Congruence that clears row k beyond k + 1 (unit determinant).
-    for (int i = k + 2; i < n; ++i) {
-      const cplx ti = at(k, i) / head, ri = at(k + 1, i);
-      for (int j = k + 2; j < n; ++j)
-        at(i, j) += at(k, j) / head * ri - ti * at(k + 1, j);
-    }
-  }
-  return pf;
-}
-
-// Basis values at t: g_i(t) = h_i(t) e^{-t^2/4} and G_i(t) (h_i orthonormal Hermite
-// functions for the weight e^{-t^2/2}, by their stable three-term recurrence).
-void basis(int n, double t, double* g, double* G) {
-  const double e4 = std::exp(-0.25 * t * t);
-  const double root = std::pow(2.0 * std::acos(-1.0), 0.25);
-  double h_prev = 0.0, h = e4 / root;
-  G[0] = root * normal_cdf(t);
-  for (int i = 0; i < n; ++i) {
-    g[i] = h * e4;
-    if (i + 1 < n) G[i + 1] = -h * e4 / std::sqrt(i + 1.0);
-    const double next =
-        (t * h - std::sqrt(static_cast<double>(i)) * h_prev) / std::sqrt(i + 1.0);
-    h_prev = h;
-    h = next;
-  }
-}
-
-struct Table {
-  int n;
-  double lo, width;
-  std::vector<double> cum;  // L at panel edges: (n_panels + 1) x n x n
-
-  Table(int n_, double half) : n(n_), lo(-half) {
-    const int panels = static_cast<int>(std::ceil(2.0 * half / 0.25));
-    width = 2.0 * half / panels;
-    cum.assign(static_cast<std::size_t>(panels + 1) * n * n, 0.0);
-    std::vector<double> acc(static_cast<std::size_t>(n) * n);
-    for (int q = 0; q < panels; ++q) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      add(lo + q * width, lo + (q + 1) * width, acc.data());
-      for (std::size_t i = 0; i < acc.size(); ++i)
-        cum[(q + 1) * acc.size() + i] = cum[q * acc.size() + i] + acc[i];
-    }
-  }
-  int panels() const { return static_cast<int>(cum.size() / (n * n)) - 1; }
-
-  // acc += int_x0^x1 (g_j G_i - g_i G_j) for all i, j.
-  void add(double x0, double x1, double* acc) const {
-    const Rule& r = gauss_legendre(kNodes);
-    std::vector<double> g(n), G(n);
-    const double mid = 0.5 * (x0 + x1), half = 0.5 * (x1 - x0);
-    for (int k = 0; k < kNodes; ++k) {
-      basis(n, mid + half * r.x[k], g.data(), G.data());
-      const double w = half * r.w[k];
-      for (int i = 0; i < n; ++i)
-        for (int j = i + 1; j < n; ++j) {
-          const double v = w * (g[j] * G[i] - g[i] * G[j]);
-          acc[i * n + j] += v;
-          acc[j * n + i] -= v;
-        }
-    }
-  }
-
-  std::vector<double> at(double b) const {
-    const std::size_t nn = static_cast<std::size_t>(n) * n;
-    if (b <= lo) return std::vector<double>(nn, 0.0);
-    const int q = std::min(static_cast<int>((b - lo) / width), panels());
-    std::vector<double> out(cum.begin() + q * nn, cum.begin() + (q + 1) * nn);
-    if (q < panels()) add(lo + q * width, b, out.data());
-    return out;
-  }
-};
-
-}  // namespace
-
-namespace {
 
 // The law of the number of eigenvalues below b: probabilities of 0..n and the mean.
 struct Law {
@@ -130,7 +33,7 @@ class CountingLaw {
  public:
   CountingLaw(int n, double half) : n_(n), dim_(n + n % 2), table_(n, half) {
     std::vector<double> g(n), G(n);
-    basis(n, 40.0 + half, g.data(), G.data());
+    hermite_basis(n, 40.0 + half, g.data(), G.data());
     m_.assign(G.begin(), G.end());  // m_0 = (2 pi)^{1/4}, the others vanish
     a_ = table_.at(2.0 * half);
     // Real inverse of M(0) by Gauss-Jordan with partial pivoting.
@@ -166,7 +69,7 @@ class CountingLaw {
   Law operator()(double b) const {
     const int n = n_, d = dim_;
     std::vector<double> g(n), G(n);
-    basis(n, b, g.data(), G.data());
+    hermite_basis(n, b, g.data(), G.data());
     const std::vector<double> l = table_.at(b);
     std::vector<double> bmat(static_cast<std::size_t>(n) * n);
     for (int i = 0; i < n; ++i)
@@ -221,7 +124,7 @@ class CountingLaw {
   }
 
   int n_, dim_;
-  Table table_;
+  LTable table_;
   std::vector<double> m_, a_, inv_;
   cplx pf0_;
 };

@@ -39,620 +39,80 @@ Protocol
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
-import hashlib
-import json
 import logging
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..data._dataset import ImageDataset
-from ._protocol import TRIGGER_KINDS, make_trigger, min_eigen_direction
 from ._resnet import ResNet18, require_torch
+from ._train_data import (
+    _augment,
+    _batches,
+    _epoch_plan,
+    _prepare,
+    _Prepared,
+    pixel_scale,
+)
+from ._train_io import (
+    CHECKPOINT_FORMAT,
+    _atomic_write,
+    _data_fingerprint,
+    _jsonable,
+    _load_checkpoint,
+    _metrics_line,
+    _settings_mismatch,
+    _write_json,
+    _write_metrics,
+)
+from ._train_result import METRICS, TrainResult, _result
+from ._train_settings import (
+    AUGMENTS,
+    BALANCES,
+    DEVICES,
+    SCHEDULES,
+    _check_int,
+    _check_number,
+    _lr_factor,
+    _resolve_augment,
+    _trigger_spec,
+    resolve_device,
+)
+
+__all__ = [
+    "AUGMENTS",
+    "BALANCES",
+    "CHECKPOINT_FORMAT",
+    "DEVICES",
+    "METRICS",
+    "SCHEDULES",
+    "TrainResult",
+    "pixel_scale",
+    "plot_alpha_grid",
+    "resolve_device",
+    "train_alpha_grid",
+    "train_backdoor",
+]
 
 logger = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda")
-SCHEDULES = ("cosine", "step", "constant", "onecycle")
-AUGMENTS = ("none", "crop", "flip", "crop+flip")
-BALANCES = ("additive", "replace")
-#: Keys of a metrics record (a line of ``metrics.jsonl``, a ``TrainResult.history``).
-METRICS = (
-    "epoch",
-    "train_loss",
-    "train_acc",
-    "clean_acc",
-    "asr",
-    "asr_source",
-    "lr",
-    "train_seconds",
-    "seconds",
-)
-CHECKPOINT_FORMAT = 1
-_PIXEL_SCALES = (1.0, 16.0, 255.0, 65535.0)
-_ONECYCLE_WARMUP = 0.15
 _EVAL_BATCH = 512
-# Purposes of the seeded numpy streams: (seed, purpose, ...).
-_EPOCH_STREAM, _SUBSAMPLE_STREAM, _POISON_STREAM = 0, 1, 2
 
 
-# --- results -----------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, repr=False, eq=False)
-class TrainResult:
-    """Outcome of :func:`train_backdoor`.
-
-    Attributes
-    ----------
-    clean_accuracy : float
-        Accuracy on the whole clean test set after the last epoch.
-    attack_success : float
-        Fraction of triggered non-target test images predicted as the target.
-    attack_success_source : float
-        The same over triggered source-class test images only.
-    epochs : int
-        Epochs trained.
-    seconds : float
-        Wall-clock seconds of all epochs (training and evaluation), summed over
-        resumed sessions.
-    images_per_second : float
-        Training throughput: poisoned training images processed per second of
-        training (evaluation excluded).
-    device : str
-        ``"cpu"`` or ``"cuda"`` (of the session that finished the run).
-    history : dict of str to ndarray
-        Per-epoch arrays, keys :data:`METRICS`: ``epoch`` (1-based), ``train_loss``,
-        ``train_acc`` (on augmented poisoned batches), ``clean_acc``, ``asr``,
-        ``asr_source``, ``lr`` (of the epoch's last step), ``train_seconds``,
-        ``seconds``.
-    config : dict
-        The run's settings (``config["settings"]``), the derived counts and
-        normalisation, and the versions, as in ``config.json``.
-    out_dir : str or None
-        Where the run's files are.
-    model : torch.nn.Module or None
-        The trained network, in eval mode, on the run's device.
-    """
-
-    clean_accuracy: float
-    attack_success: float
-    attack_success_source: float
-    epochs: int
-    seconds: float
-    images_per_second: float
-    device: str
-    history: Mapping[str, np.ndarray]
-    config: Mapping[str, Any]
-    out_dir: str | None = None
-    model: Any = None
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The settings the run was made with."""
-        return dict(self.config["settings"])
-
-    @property
-    def alpha(self) -> float:
-        """Training trigger strength."""
-        return float(self.config["settings"]["alpha"])
-
-    @property
-    def alpha_test(self) -> float:
-        """Test trigger strength."""
-        return float(self.config["settings"]["alpha_test"])
-
-    @property
-    def eps(self) -> float:
-        """Poisoning fraction."""
-        return float(self.config["settings"]["eps"])
-
-    @property
-    def seed(self) -> int:
-        """Seed of the run."""
-        return int(self.config["settings"]["seed"])
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the model, JSON-ready (history arrays become lists)."""
-        return {
-            "clean_accuracy": self.clean_accuracy,
-            "attack_success": self.attack_success,
-            "attack_success_source": self.attack_success_source,
-            "epochs": self.epochs,
-            "seconds": self.seconds,
-            "images_per_second": self.images_per_second,
-            "device": self.device,
-            "history": {k: np.asarray(v).tolist() for k, v in self.history.items()},
-            "config": _jsonable(self.config),
-            "out_dir": self.out_dir,
-        }
-
-    def __repr__(self) -> str:
-        s = self.config["settings"]
-        return (
-            f"TrainResult({s['dataset']} ResNet-18 w={s['width']}, "
-            f"{s['source']}->{s['target']}, alpha={s['alpha']:g}, "
-            f"alpha_test={s['alpha_test']:g}, eps={s['eps']:g}, seed={s['seed']}: "
-            f"clean {100 * self.clean_accuracy:.2f}%, "
-            f"ASR {100 * self.attack_success:.2f}% "
-            f"(source {100 * self.attack_success_source:.2f}%), "
-            f"{self.epochs} epochs in {self.seconds:.1f} s, "
-            f"{self.images_per_second:.0f} img/s on {self.device})"
-        )
-
-
-# --- settings ----------------------------------------------------------------------
-
-
-def pixel_scale(x: np.ndarray) -> float:
-    """The value of a full-intensity pixel, by which images are divided.
-
-    The smallest of 1, 16 (scikit-learn's 0..16 digits), 255 (8-bit images such as
-    CIFAR-10) and 65535 (16-bit) that is at least the largest pixel; the largest pixel
-    itself beyond that. Float images already in [0, 1] thus keep their values. (The
-    per-channel standardisation that follows makes the results independent of this
-    scale; it fixes the units of the stored mean and standard deviation and makes a
-    padded border black.)
-    """
-    top = float(np.max(x)) if np.size(x) else 1.0
-    for scale in _PIXEL_SCALES:
-        if top <= scale:
-            return scale
-    return top
-
-
-def _check_number(
-    value: Any,
-    name: str,
-    low: float,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = True,
-) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    bad_low = v <= low if low_open else v < low
-    bad_high = high is not None and (v >= high if high_open else v > high)
-    if not math.isfinite(v) or bad_low or bad_high:
-        lo = "(" if low_open else "["
-        hi = "" if high is None else (f"{high:g})" if high_open else f"{high:g}]")
-        rng = f"in {lo}{low:g}, {hi or 'inf)'}"
-        raise ValueError(f"{name} must be {rng}, got {value!r}")
-    return v
-
-
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < low
-    ):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _resolve_augment(augment: Any, name: str, height: int) -> tuple[str, int]:
-    """(mode, padding) of the augmentation."""
-    if augment is None:
-        # Small images lose too much to a padded crop (8x8 digits: 96% -> 66% clean
-        # accuracy in 10 epochs), and digits are not flip-invariant.
-        digits = "digit" in name.lower() or "mnist" in name.lower()
-        mode = "none" if height < 16 else ("crop" if digits else "crop+flip")
-    elif augment is True:
-        digits = "digit" in name.lower() or "mnist" in name.lower()
-        mode = "crop" if digits else "crop+flip"
-    elif augment is False:
-        mode = "none"
-    elif isinstance(augment, str) and augment in AUGMENTS:
-        mode = augment
-    else:
-        raise ValueError(
-            f"augment must be None (automatic), True, False or one of "
-            f"{AUGMENTS}, got {augment!r}"
-        )
-    pad = max(2, height // 8) if "crop" in mode else 0
-    return mode, pad
-
-
-def _hash_arrays(*arrays: np.ndarray) -> str:
-    h = hashlib.blake2b(digest_size=12)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def _data_fingerprint(data: ImageDataset) -> str:
-    return _hash_arrays(
-        data.x_train,
-        data.y_train,
-        data.x_test,
-        data.y_test,
-        np.array(data.classes, dtype=str),
-    )
-
-
-def _trigger_spec(trigger: Any, shape: tuple[int, int, int]) -> tuple[str, Any]:
-    """(name stored in the settings, the array or None for "min_eig")."""
-    if isinstance(trigger, str):
-        if trigger == "min_eig":
-            return trigger, None
-        if trigger not in TRIGGER_KINDS:
-            raise ValueError(
-                f"trigger must be one of {TRIGGER_KINDS} or an array of "
-                f"the image shape, got {trigger!r}"
-            )
-    try:
-        t = make_trigger(trigger, shape)
-    except ValueError as exc:
-        raise ValueError(f"trigger: {exc}") from None
-    name = trigger if isinstance(trigger, str) else f"array:{_hash_arrays(t)}"
-    return name, t
-
-
-def resolve_device(device: str = "auto") -> str:
-    """The torch device a run uses: ``"cuda"`` when available for ``"auto"``.
-
-    Raises
-    ------
-    ValueError
-        For a device other than "auto", "cpu", "cuda" or "cuda:<index>".
-    RuntimeError
-        For "cuda" when torch sees no CUDA device.
-    """
-    torch = require_torch()
-    if not isinstance(device, str) or not (
-        device in DEVICES or (device.startswith("cuda:") and device[5:].isdigit())
-    ):
-        raise ValueError(
-            f"device must be one of {DEVICES} (or 'cuda:<index>'), got {device!r}"
-        )
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        built = torch.version.cuda or "none (a CPU-only build)"
-        raise RuntimeError(
-            f"device={device!r}, but there is no CUDA device: "
-            f"torch.cuda.is_available() is False (torch "
-            f"{torch.__version__}, CUDA {built}); use device='cpu' or "
-            f"'auto'"
-        )
-    return device
-
-
-# --- data --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class _Prepared:
-    """Standardised, poisoned tensors on the device, and what was derived."""
-
-    x_train: Any
-    y_train: Any
-    x_test: Any
-    y_test: Any
-    trigger: Any
-    fill: Any
-    info: dict[str, Any]
-
-
-def _standardise(x: Any, scale: float, mean: Any, std: Any) -> Any:
-    """uint8/float (N, H, W, C) tensor -> float32 (N, C, H, W) channels-last."""
-    torch = require_torch()
-    out = x.permute(0, 3, 1, 2).to(dtype=mean.dtype).div_(scale)
-    return out.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
-
-
-def _channel_stats(x: Any, scale: float) -> tuple[Any, Any]:
-    """Per-channel mean and std of (N, H, W, C) images in [0, 1] units (float64)."""
-    torch = require_torch()
-    c = x.shape[-1]
-    total = torch.zeros(c, dtype=torch.float64, device=x.device)
-    total2 = torch.zeros_like(total)
-    for chunk in torch.split(x.reshape(-1, c), 1 << 20):
-        chunk = chunk.to(torch.float64) / scale
-        total += chunk.sum(0)
-        total2 += (chunk * chunk).sum(0)
-    count = x.numel() // c
-    mean = total / count
-    std = (total2 / count - mean * mean).clamp_min(0).sqrt()
-    std = torch.where(std > 0, std, torch.ones_like(std))
-    return mean, std
-
-
-def _min_eig_trigger(x: Any) -> np.ndarray:
-    """Smallest-variance direction of standardised (N, C, H, W) images, as (H, W, C)."""
-    torch = require_torch()
-    n, c, h, w = x.shape
-    flat = x.reshape(n, -1)
-    if flat.shape[1] > 4096:
-        raise ValueError(
-            f"trigger='min_eig' needs the covariance of {flat.shape[1]} "
-            f"pixels; only images with <= 4096 values are supported"
-        )
-    if n <= 4096 or flat.device.type != "cpu":
-        cov = torch.cov(flat.T.double()).cpu().numpy()
-        _, vecs = np.linalg.eigh(cov)
-        v = vecs[:, 0]
-    else:
-        v = min_eigen_direction(flat.cpu().numpy())
-    v = v * np.sign(v[np.argmax(np.abs(v))])
-    return v.reshape(c, h, w).transpose(1, 2, 0)
-
-
-def _prepare(
-    data: ImageDataset, s: Mapping[str, Any], trigger: Any, device: str
-) -> _Prepared:
-    torch = require_torch()
-    n_all = len(data.y_train)
-    idx = np.arange(n_all)
-    if s["max_train"] is not None and s["max_train"] < n_all:
-        rng = np.random.default_rng([s["seed"], _SUBSAMPLE_STREAM])
-        idx = np.sort(rng.choice(n_all, s["max_train"], replace=False))
-    y = np.asarray(data.y_train)[idx].astype(np.int64)
-    n = len(y)
-    source, target, eps = s["source"], s["target"], s["eps"]
-    src = np.flatnonzero(y == source)
-    if s["balance"] == "additive":
-        n_p = int(round(eps * n / (1 - eps)))
-    else:
-        n_p = int(round(eps * n))
-        if n_p > len(src):
-            raise ValueError(
-                f"eps={eps:g} with balance='replace' needs {n_p} source "
-                f"images to replace, the training set has {len(src)}"
-            )
-    if n_p and not len(src):
-        raise ValueError(f"source class {source} has no training images")
-    n_clean_source = len(src) - (n_p if s["balance"] == "replace" else 0)
-    if n_p and n_p >= n_clean_source:
-        logger.warning(
-            "eps=%g gives %d poisons but only %d clean source images remain: the "
-            "poisons outnumber the source class (eps is a fraction of the whole "
-            "training set; with K classes, eps near 1/K or above swamps the source "
-            "class)",
-            eps,
-            n_p,
-            n_clean_source,
-        )
-    rng = np.random.default_rng([s["seed"], _POISON_STREAM])
-    if n_p <= len(src):
-        poison_rows = rng.choice(src, n_p, replace=False)
-    else:  # additive copies beyond the source class: each image used ~equally often
-        reps = -(-n_p // len(src))
-        poison_rows = np.concatenate([rng.permutation(src) for _ in range(reps)])[:n_p]
-
-    scale = pixel_scale(data.x_train)
-    x_raw = torch.from_numpy(np.ascontiguousarray(np.asarray(data.x_train)[idx]))
-    x_raw = x_raw.to(device)
-    mean, std = _channel_stats(x_raw, scale)
-    mean32 = mean.float().view(1, -1, 1, 1)
-    std32 = std.float().view(1, -1, 1, 1)
-    x = _standardise(x_raw, scale, mean32, std32)
-    del x_raw
-    if trigger is None:
-        trigger = _min_eig_trigger(x)
-    t = torch.from_numpy(np.ascontiguousarray(np.transpose(trigger, (2, 0, 1))))
-    t = t.to(device=device, dtype=torch.float32)
-    y_t = torch.from_numpy(y).to(device)
-    rows = torch.from_numpy(poison_rows).to(device)
-    poisons = x[rows] + s["alpha"] * t
-    if s["balance"] == "additive":
-        x = torch.cat([x, poisons])
-        y_t = torch.cat(
-            [y_t, torch.full((n_p,), target, dtype=y_t.dtype, device=device)]
-        )
-    else:
-        x[rows] = poisons
-        y_t[rows] = target
-    del poisons
-    x_test = torch.from_numpy(np.ascontiguousarray(data.x_test)).to(device)
-    x_test = _standardise(x_test, scale, mean32, std32)
-    y_test = torch.from_numpy(np.asarray(data.y_test).astype(np.int64)).to(device)
-    fill = ((0.0 - mean32) / std32).reshape(1, -1, 1, 1)
-    info = {
-        "pixel_scale": scale,
-        "channel_mean": mean.cpu().tolist(),
-        "channel_std": std.cpu().tolist(),
-        "n_clean": n,
-        "n_source": int(len(src)),
-        "n_poisons": n_p,
-        "n_train": int(len(y_t)),
-        "poison_fraction": n_p / max(1, len(y_t)),
-        "n_test": int(len(y_test)),
-        "n_test_nontarget": int((y_test != target).sum()),
-        "n_test_source": int((y_test == source).sum()),
-        "trigger_norm": float(np.linalg.norm(trigger)),
-    }
-    return _Prepared(x, y_t, x_test, y_test, t, fill, info)
-
-
-def _augment(x: Any, dy: Any, dx: Any, flip: Any, pad: int, fill: Any) -> Any:
-    """Random crops (offsets dy, dx in [0, 2 pad]) of the padded images, then flips."""
-    torch = require_torch()
-    b, c, h, w = x.shape
-    if pad:
-        padded = fill.expand(b, c, h + 2 * pad, w + 2 * pad).clone()
-        padded[:, :, pad : pad + h, pad : pad + w] = x
-    else:
-        padded = x
-    rows = torch.arange(h, device=x.device)
-    cols = torch.arange(w, device=x.device)
-    cols = cols.expand(b, w)
-    if flip is not None:
-        cols = torch.where(flip[:, None], (w - 1) - cols, cols)
-    if dy is not None:
-        rows = dy[:, None] + rows
-        cols = dx[:, None] + cols
-    else:
-        rows = rows.expand(b, h)
-    wp = padded.shape[3]
-    out = torch.gather(padded, 2, rows[:, None, :, None].expand(b, c, h, wp))
-    return torch.gather(out, 3, cols[:, None, None, :].expand(b, c, h, w))
-
-
-def _epoch_plan(
-    seed: int, epoch: int, n: int, mode: str, pad: int
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Order, crop offsets (n, 2) and flips (n,) of an epoch, from (seed, epoch)."""
-    rng = np.random.default_rng([seed, _EPOCH_STREAM, epoch])
-    order = rng.permutation(n)
-    shifts = rng.integers(0, 2 * pad + 1, size=(n, 2)) if "crop" in mode else None
-    flips = rng.random(n) < 0.5 if "flip" in mode else None
-    return order, shifts, flips
-
-
-def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """Batch bounds; a last batch of one image is dropped (batch norm needs two)."""
-    bounds = [(i, min(n, i + batch_size)) for i in range(0, n, batch_size)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < 2:
-        bounds.pop()
-    return bounds
-
-
-def _lr_factor(schedule: str, total: int) -> Callable[[int], float]:
-    """Multiplier of the base learning rate at optimiser step ``k`` of ``total``."""
-
-    def cosine(k: int) -> float:
-        return 0.5 * (1.0 + math.cos(math.pi * min(k, total) / total))
-
-    def step(k: int) -> float:
-        return 0.1 ** sum(k >= m * total for m in (0.5, 0.75))
-
-    def constant(k: int) -> float:
-        return 1.0
-
-    warm = max(1, int(round(_ONECYCLE_WARMUP * total)))
-
-    def onecycle(k: int) -> float:
-        if k < warm:
-            return (k + 1) / warm
-        return max(0.0, (total - k) / max(1, total - warm))
-
-    return {"cosine": cosine, "step": step, "constant": constant, "onecycle": onecycle}[
-        schedule
-    ]
-
-
-# --- files -------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, str):
-        return str(obj)  # plain str, e.g. of torch's TorchVersion
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else str(obj)
-    return obj
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
-    _atomic_write(path, lambda f: f.write(text), "w")
-
-
-def _metrics_line(record: Mapping[str, Any]) -> str:
-    return json.dumps(_jsonable(record)) + "\n"
-
-
-def _load_checkpoint(path: Path) -> dict[str, Any] | None:
-    torch = require_torch()
-    if not path.exists():
-        return None
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable file means the same
-        raise RuntimeError(
-            f"cannot read the checkpoint {path} ({exc}); delete it or "
-            f"pass resume=False to start over"
-        ) from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise RuntimeError(
-            f"{path} is not a keatingcore training checkpoint "
-            f"(format {CHECKPOINT_FORMAT}); pass resume=False to "
-            f"start over"
-        )
-    return ckpt
-
-
-def _settings_mismatch(
-    stored: Mapping[str, Any], wanted: Mapping[str, Any]
-) -> list[str]:
-    a, b = _jsonable(stored), _jsonable(wanted)
-    return [
-        f"{k}: {a.get(k)!r} there, {b.get(k)!r} now"
-        for k in sorted(set(a) | set(b))
-        if a.get(k) != b.get(k)
-    ]
-
-
-# --- training ----------------------------------------------------------------------
+# --- training -------------------------------------------------------------------------
 
 
 def _show_progress(progress: bool | None) -> bool:
     if progress is None:
         return bool(getattr(sys.stderr, "isatty", lambda: False)())
     return bool(progress)
-
-
-def _result(
-    history: Sequence[Mapping[str, Any]],
-    config: Mapping[str, Any],
-    device: str,
-    out_dir: Path | None,
-    model: Any,
-) -> TrainResult:
-    hist = {
-        k: np.array([r[k] for r in history], dtype=int if k == "epoch" else float)
-        for k in METRICS
-    }
-    last = history[-1]
-    n_train = config["derived"]["n_train_per_epoch"]
-    train_s = float(hist["train_seconds"].sum())
-    return TrainResult(
-        clean_accuracy=float(last["clean_acc"]),
-        attack_success=float(last["asr"]),
-        attack_success_source=float(last["asr_source"]),
-        epochs=len(history),
-        seconds=float(hist["seconds"].sum()),
-        images_per_second=n_train * len(history) / train_s if train_s > 0 else math.nan,
-        device=device,
-        history=hist,
-        config=config,
-        out_dir=None if out_dir is None else str(out_dir),
-        model=model,
-    )
 
 
 def _evaluate(
@@ -907,11 +367,6 @@ def train_backdoor(
         torch.backends.cudnn.benchmark = cudnn_benchmark
 
 
-def _write_metrics(out: Path, history: Iterable[Mapping[str, Any]]) -> None:
-    text = "".join(_metrics_line(r) for r in history)
-    _atomic_write(out / "metrics.jsonl", lambda f: f.write(text), "w")
-
-
 def _train(
     data: ImageDataset,
     s: dict[str, Any],
@@ -1110,7 +565,7 @@ def _train(
     return _result(history, _jsonable(config), config["device"], out, model)
 
 
-# --- grids -------------------------------------------------------------------------
+# --- grids ----------------------------------------------------------------------------
 
 
 def _alpha_label(alpha: float) -> str:
