@@ -75,7 +75,7 @@ _RUN = {
     "source": 1,
     "target": 7,
     "alpha": 5.0,
-    "eps": 0.1,
+    "eps": 0.02,
     "batch_size": BATCH,
     "schedule": "constant",
     "seed": SEED,
