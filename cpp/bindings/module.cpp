@@ -5,6 +5,8 @@ PYBIND11_MODULE(_core, m) {
   bind_config(m);
   auto backdoor = m.def_submodule("backdoor", "Backdoor GLM fixed points");
   bind_backdoor(backdoor);
+  auto dynamics = m.def_submodule("dynamics", "Batched singular-value ODE integrators");
+  bind_dynamics(dynamics);
   auto landscape = m.def_submodule("landscape", "Spin-glass complexity and Kac-Rice");
   bind_landscape(landscape);
 }

@@ -9,4 +9,5 @@ namespace py = pybind11;
 
 void bind_config(py::module_& m);
 void bind_backdoor(py::module_& m);
+void bind_dynamics(py::module_& m);
 void bind_landscape(py::module_& m);

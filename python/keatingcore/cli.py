@@ -28,6 +28,7 @@ def _bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from .backdoor import _cli as backdoor_cli
+    from .dynamics import _cli as dynamics_cli
     from .landscape import _cli as landscape_cli
 
     parser = argparse.ArgumentParser(
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(func=_bench)
 
-    for topic in (backdoor_cli, landscape_cli):
+    for topic in (backdoor_cli, dynamics_cli, landscape_cli):
         topic.add_parser(sub)
     return parser
 
