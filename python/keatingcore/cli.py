@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._config import format_config
 
@@ -23,6 +24,25 @@ def _bench(args: argparse.Namespace) -> int:
     from ._bench import run_cli
 
     return run_cli(args)
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import STEPS, reproduce
+
+    steps = [s for s in STEPS if args.topic in ("all", s.topic)]
+    report = reproduce(
+        steps,
+        args.out,
+        quick=args.quick,
+        data_dir=args.data_dir,
+        force=args.force,
+        progress=None,
+    )
+    for r in report.records:
+        status = "pass" if r["passed"] else "FAIL"
+        sys.stdout.write(f"{status}  {r['name']}: {r['check']}\n")
+    sys.stdout.write(f"report: {report.index}\n")
+    return 0 if report.passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +85,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="smaller problem sizes, for a fast check"
     )
     bench.set_defaults(func=_bench)
+
+    rep = sub.add_parser(
+        "reproduce", help="every paper's headline results, with checks"
+    )
+    rep.add_argument(
+        "topic",
+        nargs="?",
+        default="all",
+        choices=("backdoor", "dynamics", "ufm", "landscape", "all"),
+    )
+    speed = rep.add_mutually_exclusive_group()
+    speed.add_argument(
+        "--quick",
+        dest="quick",
+        action="store_true",
+        default=True,
+        help="minutes on 2 cores (default)",
+    )
+    speed.add_argument(
+        "--full", dest="quick", action="store_false", help="the settings of the figures"
+    )
+    rep.add_argument("--out", type=Path, required=True, help="output folder")
+    rep.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="CIFAR-10 archive or folder (adds the CIFAR-10 results)",
+    )
+    rep.add_argument("--force", action="store_true", help="recompute finished results")
+    rep.set_defaults(func=_reproduce)
 
     for topic in (backdoor_cli, dynamics_cli, landscape_cli):
         topic.add_parser(sub)

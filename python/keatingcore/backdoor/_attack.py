@@ -221,7 +221,7 @@ def worst_trigger_direction(
     candidates : dict of str to array, optional
         Extra named directions (any norm; normalised).
     max_eigen : int
-        Most eigenvectors to score.
+        Most eigenvectors to score (0: only ``candidates`` and random directions).
     n_random : int
         Random directions to score.
     seed : int
@@ -233,6 +233,10 @@ def worst_trigger_direction(
     -------
     TriggerReport
     """
+    if max_eigen < 0 or n_random < 0:
+        raise ValueError(
+            f"max_eigen and n_random must be >= 0, got {max_eigen}, {n_random}"
+        )
     base = setup if setup is not None else Setup()
     base = base.replace(cov=cov, mean=mean)
     g = base.geometry
@@ -240,6 +244,10 @@ def worst_trigger_direction(
     eig_setup = base.replace(cov=g.sigma, mean=g.mean)
     p = g.p
     picks = np.unique(np.round(np.linspace(0, p - 1, min(max_eigen, p))).astype(int))
+    if picks.size + n_random + len(candidates or {}) == 0:
+        raise ValueError(
+            "no candidate directions: raise max_eigen or n_random, or pass candidates"
+        )
     order = np.argsort(g.sigma, kind="stable")
     named: dict[str, np.ndarray] = {}
     for i in order[picks]:
