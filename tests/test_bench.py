@@ -215,3 +215,35 @@ def test_python_m_bench_entry(fake_dir: Path, tmp_path: Path) -> None:
     data = _load_json(out)
     assert data["quick"] is True
     assert {f["name"] for f in data["figures"]} == {"fake.one", "fake.sized"}
+
+
+def test_compare_flags_only_slowdowns_beyond_the_noise_band() -> None:
+    def report(values: dict[str, float]) -> dict:
+        return {"figures": [{"name": k, "value": v} for k, v in values.items()]}
+
+    old = report({"a": 1.0, "b": 1.0, "c": 1.0, "gone": 1.0})
+    new = report({"a": 1.2, "b": 1.5, "c": 0.5, "fresh": 9.0})
+    rows = {r["name"]: r for r in _bench.compare(new, old, noise=0.25)}
+    assert set(rows) == {"a", "b", "c"}
+    assert not rows["a"]["regressed"] and rows["b"]["regressed"]
+    assert not rows["c"]["regressed"] and rows["c"]["change"] == pytest.approx(-0.5)
+    assert "REGRESSION" in _bench.format_comparison(list(rows.values()), 0.25)
+    with pytest.raises(ValueError, match="noise"):
+        _bench.compare(new, old, noise=-1.0)
+
+
+def test_cli_compare_exit_status(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"figures": []}))
+    args = argparse.Namespace(
+        bench_dir=empty,
+        only=None,
+        out=tmp_path / "new.json",
+        quick=True,
+        compare=old,
+        noise=0.25,
+    )
+    assert run_cli(args) == 0
+    assert "noise band 25 %" in capsys.readouterr().out

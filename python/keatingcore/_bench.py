@@ -489,6 +489,59 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def compare(
+    report: dict[str, Any], old: dict[str, Any], noise: float = 0.25
+) -> list[dict[str, Any]]:
+    """Figures whose time grew by more than the noise band against an older report.
+
+    Parameters
+    ----------
+    report, old : dict
+        Reports as written by :func:`write_report`.
+    noise : float
+        Relative band treated as noise (0.25: a figure must be 25 % slower to count;
+        timings on a shared 2-core machine move by 10-20 % between runs).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``old``, ``new`` (seconds per unit) and ``change`` (new/old - 1)
+        for every figure present in both reports, with ``regressed`` set where the
+        change exceeds ``noise``.
+    """
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    before = {f["name"]: f["value"] for f in old.get("figures", [])}
+    rows = []
+    for fig in report["figures"]:
+        prev = before.get(fig["name"])
+        if prev is None or not prev > 0 or fig["value"] is None:
+            continue
+        change = fig["value"] / prev - 1.0
+        rows.append(
+            {
+                "name": fig["name"],
+                "old": prev,
+                "new": fig["value"],
+                "change": change,
+                "regressed": change > noise,
+            }
+        )
+    return rows
+
+
+def format_comparison(rows: list[dict[str, Any]], noise: float) -> str:
+    """The comparison as a text table."""
+    lines = [f"against the older report (noise band {100 * noise:.0f} %):"]
+    for r in rows:
+        flag = "REGRESSION" if r["regressed"] else "ok"
+        lines.append(
+            f"  {r['name']:<40} {format_seconds(r['old']):>10} -> "
+            f"{format_seconds(r['new']):>10}  {100 * r['change']:+6.1f} %  {flag}"
+        )
+    return "\n".join(lines)
+
+
 def run_cli(args: Any) -> int:
     """Run, print the table, write the JSON; the exit status is 1 if anything failed.
 
@@ -504,4 +557,10 @@ def run_cli(args: Any) -> int:
     path = write_report(report, args.out)
     sys.stdout.write(format_table(report) + "\n")
     sys.stdout.write(f"results written to {path}\n")
-    return 1 if report["failures"] else 0
+    regressed = False
+    if getattr(args, "compare", None) is not None:
+        noise = float(getattr(args, "noise", 0.25))
+        rows = compare(report, json.loads(Path(args.compare).read_text()), noise)
+        sys.stdout.write(format_comparison(rows, noise) + "\n")
+        regressed = any(r["regressed"] for r in rows)
+    return 1 if report["failures"] or regressed else 0

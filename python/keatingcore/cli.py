@@ -84,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--quick", action="store_true", help="smaller problem sizes, for a fast check"
     )
+    bench.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="OLD.json",
+        help="flag figures slower than in an older report",
+    )
+    bench.add_argument(
+        "--noise",
+        type=float,
+        default=0.25,
+        help="relative slow-down treated as noise (default 0.25)",
+    )
     bench.set_defaults(func=_bench)
 
     rep = sub.add_parser(
