@@ -9,4 +9,6 @@ PYBIND11_MODULE(_core, m) {
   bind_dynamics(dynamics);
   auto landscape = m.def_submodule("landscape", "Spin-glass complexity and Kac-Rice");
   bind_landscape(landscape);
+  auto ufm = m.def_submodule("ufm", "Deep unconstrained-feature models");
+  bind_ufm(ufm);
 }

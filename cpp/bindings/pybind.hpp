@@ -11,3 +11,4 @@ void bind_config(py::module_& m);
 void bind_backdoor(py::module_& m);
 void bind_dynamics(py::module_& m);
 void bind_landscape(py::module_& m);
+void bind_ufm(py::module_& m);

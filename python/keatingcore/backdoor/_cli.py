@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._cliutil import parse_values, write_json
 from ._setup import SCALAR_FIELDS, Setup
 
 logger = logging.getLogger(__name__)
-
-
-def parse_values(text: str) -> np.ndarray:
-    """Parse ``"a:b:n"`` (n points from a to b), ``"x,y,z"`` or a single number."""
-    try:
-        if ":" in text:
-            a, b, n = text.split(":")
-            return np.linspace(float(a), float(b), int(n))
-        return np.array([float(v) for v in text.split(",")])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            "expected a number, a list 'x,y,z' or a range 'start:stop:count', "
-            f"got {text!r}"
-        ) from None
 
 
 def _add_setup_args(p: argparse.ArgumentParser, grid: bool = False) -> None:
@@ -79,23 +64,13 @@ def _scalars(args: argparse.Namespace) -> dict[str, float]:
     return {k: getattr(args, k) for k in SCALAR_FIELDS if getattr(args, k) is not None}
 
 
-def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
-    text = json.dumps(payload, indent=2, default=float)
-    if path is None:
-        sys.stdout.write(text + "\n")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
-    logger.info("wrote %s", path)
-
-
 def _theory(args: argparse.Namespace) -> int:
     from ._ridge import ridge_theory
     from ._solve import solve
 
     setup = _setup_from(args, _scalars(args))
     result = solve(setup, args.loss) if args.loss != "square" else ridge_theory(setup)
-    _write_json(args.out, result.to_dict())
+    write_json(args.out, result.to_dict())
     return 0
 
 
@@ -103,7 +78,7 @@ def _peak(args: argparse.Namespace) -> int:
     from ._attack import peak_attack
 
     result = peak_attack(_setup_from(args, _scalars(args)), args.loss)
-    _write_json(args.out, result.to_dict())
+    write_json(args.out, result.to_dict())
     return 0
 
 
@@ -114,7 +89,7 @@ def _simulate(args: argparse.Namespace) -> int:
     result = simulate(
         setup, n=args.n, loss=args.loss, seeds=args.seeds, progress=not args.quiet
     )
-    _write_json(args.out, result.to_dict())
+    write_json(args.out, result.to_dict())
     return 0
 
 
@@ -132,29 +107,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _write_sweep_csv(path: Path, result: Any) -> None:
-    columns = (
-        "clean_accuracy",
-        "attack_success",
-        "w_dot_mu",
-        "w_dot_t",
-        "Q",
-        "b",
-        "V",
-        "V_hat",
-        "noise_floor",
-        "converged",
-        "n_iter",
-        "residual",
-    )
-    mesh = np.meshgrid(*result.axes.values(), indexing="ij")
+    cols = result.columns()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([*result.axes, *columns])
-        cols = [m.reshape(-1) for m in mesh]
-        cols += [np.asarray(getattr(result, c)).reshape(-1) for c in columns]
-        writer.writerows(zip(*(c.tolist() for c in cols), strict=True))
-    logger.info("wrote %s (%d rows)", path, mesh[0].size)
+        writer.writerow(list(cols))
+        writer.writerows(zip(*(c.tolist() for c in cols.values()), strict=True))
+    logger.info("wrote %s (%d rows)", path, len(next(iter(cols.values()))))
 
 
 def _plot_sweep(result: Any, path: Path) -> None:
@@ -209,4 +168,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     from ..experiments._cli import add_parser as add_experiment_parser
 
-    add_experiment_parser(cmds, parse_values)
+    add_experiment_parser(cmds)

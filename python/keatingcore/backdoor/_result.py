@@ -69,6 +69,44 @@ class BackdoorResult(SolverResult):
     loss: str
     setup: Setup = dataclasses.field(repr=False)
 
+    @classmethod
+    def build(
+        cls,
+        setup: Setup,
+        loss: str,
+        *,
+        u1: float,
+        u2: float,
+        b: float,
+        Q: float,
+        V: float,
+        V_hat: float,
+        noise_floor: float,
+        converged: bool,
+        n_iter: int,
+        residual: float,
+        elapsed: float,
+    ) -> BackdoorResult:
+        """A result from order parameters, with the test metrics computed here."""
+        acc, asr = test_metrics(u1, u2, b, Q, setup.alpha_test, setup.asr)
+        return cls(
+            converged=bool(converged),
+            n_iter=int(n_iter),
+            residual=float(residual),
+            elapsed=float(elapsed),
+            clean_accuracy=float(acc),
+            attack_success=float(asr),
+            w_dot_mu=float(u1),
+            w_dot_t=float(u2),
+            Q=float(Q),
+            b=float(b),
+            V=float(V),
+            V_hat=float(V_hat),
+            noise_floor=float(noise_floor),
+            loss=loss,
+            setup=setup,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["setup"] = setup_to_dict(self.setup)

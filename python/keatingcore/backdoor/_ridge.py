@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from .._result import timer
-from ._result import BackdoorResult, test_metrics
+from ._result import BackdoorResult
 from ._setup import Setup
 
 
@@ -165,21 +165,18 @@ def ridge_theory_isotropic(setup: Setup) -> BackdoorResult:
 
 
 def _result(setup, u1, u2, b, Q, V, V_hat, noise, n_iter, gain, elapsed):
-    acc, asr = test_metrics(u1, u2, b, Q, setup.alpha_test, setup.asr)
-    return BackdoorResult(
-        converged=bool(gain < 1.0 and Q > 0),
+    return BackdoorResult.build(
+        setup,
+        "square",
+        u1=u1,
+        u2=u2,
+        b=b,
+        Q=Q,
+        V=V,
+        V_hat=V_hat,
+        noise_floor=noise,
+        converged=gain < 1.0 and Q > 0,
         n_iter=n_iter,
         residual=0.0,
         elapsed=elapsed,
-        clean_accuracy=float(acc),
-        attack_success=float(asr),
-        w_dot_mu=float(u1),
-        w_dot_t=float(u2),
-        Q=float(Q),
-        b=float(b),
-        V=float(V),
-        V_hat=float(V_hat),
-        noise_floor=float(noise),
-        loss="square",
-        setup=setup,
     )

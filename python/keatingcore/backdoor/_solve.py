@@ -28,6 +28,20 @@ logger = logging.getLogger(__name__)
 LOSSES = {"square": 0, "logistic": 1, "hinge": 2}
 STATUS = {0: "converged", 1: "max_iter reached", 2: "diverged"}
 STATE_COLUMNS = ("V", "Q", "V_hat", "w_dot_mu", "w_dot_t", "b")
+POINT_FIELDS = (
+    "clean_accuracy",
+    "attack_success",
+    "w_dot_mu",
+    "w_dot_t",
+    "Q",
+    "b",
+    "V",
+    "V_hat",
+    "noise_floor",
+    "converged",
+    "n_iter",
+    "residual",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,23 +173,20 @@ def solve(
         out = _run_core(setup, points, 1, loss, opts, warm, num_threads)
     _warn_unconverged(out["status"], opts, "solve")
     V, Q, V_hat, u1, u2, b = out["state"][0]
-    acc, asr = test_metrics(u1, u2, b, Q, setup.alpha_test, setup.asr)
-    return BackdoorResult(
-        converged=bool(out["status"][0] == 0),
-        n_iter=int(out["n_iter"][0]),
-        residual=float(out["residual"][0]),
+    return BackdoorResult.build(
+        setup,
+        loss,
+        u1=u1,
+        u2=u2,
+        b=b,
+        Q=Q,
+        V=V,
+        V_hat=V_hat,
+        noise_floor=out["metrics"][0, 3],
+        converged=out["status"][0] == 0,
+        n_iter=out["n_iter"][0],
+        residual=out["residual"][0],
         elapsed=elapsed[0],
-        clean_accuracy=float(acc),
-        attack_success=float(asr),
-        w_dot_mu=float(u1),
-        w_dot_t=float(u2),
-        Q=float(Q),
-        b=float(b),
-        V=float(V),
-        V_hat=float(V_hat),
-        noise_floor=float(out["metrics"][0, 3]),
-        loss=loss,
-        setup=setup,
     )
 
 
@@ -226,30 +237,21 @@ class SweepResult:
             f"converged, {n_bad} not; {self.elapsed:.3g} s)"
         )
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """Flat columns, one entry per grid point: the swept axes, then every field."""
+        mesh = np.meshgrid(*self.axes.values(), indexing="ij")
+        cols = {k: m.reshape(-1) for k, m in zip(self.axes, mesh, strict=True)}
+        for name in POINT_FIELDS:
+            cols[name] = getattr(self, name).reshape(-1)
+        return cols
+
     def to_frame(self):
         """One row per grid point, as a pandas DataFrame (needs pandas)."""
         try:
             import pandas as pd
         except ImportError as exc:
             raise ImportError("to_frame needs pandas: pip install pandas") from exc
-        mesh = np.meshgrid(*self.axes.values(), indexing="ij")
-        cols = {k: m.reshape(-1) for k, m in zip(self.axes, mesh, strict=True)}
-        for name in (
-            "clean_accuracy",
-            "attack_success",
-            "w_dot_mu",
-            "w_dot_t",
-            "Q",
-            "b",
-            "V",
-            "V_hat",
-            "noise_floor",
-            "converged",
-            "n_iter",
-            "residual",
-        ):
-            cols[name] = getattr(self, name).reshape(-1)
-        return pd.DataFrame(cols)
+        return pd.DataFrame(self.columns())
 
 
 def sweep(

@@ -7,60 +7,22 @@ by suffix, both without one).
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._cliutil import parse_floats, parse_ints, write_csv, write_json
+
 logger = logging.getLogger(__name__)
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers 'a,b,c', got {text!r}"
-        ) from None
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers 'a,b,c', got {text!r}"
-        ) from None
-
-
-def _write_csv(path: Path, head: list[str], rows: list[list[Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(head)
-        writer.writerows(rows)
-    logger.info("wrote %s (%d rows)", path, len(rows))
-
-
-def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
-    text = json.dumps(payload, indent=2, default=float)
-    if path is None:
-        sys.stdout.write(text + "\n")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
-    logger.info("wrote %s", path)
 
 
 def _emit(result: Any, args: argparse.Namespace) -> int:
     from ._phenomena import table
 
     head, rows = table(result)
-    _write_csv(args.out, head, rows)
+    write_csv(args.out, head, rows)
     if args.plot is not None:
         result.plot(args.plot)
     return 0
@@ -95,12 +57,12 @@ def _integrate(args: argparse.Namespace) -> int:
         for b in range(flat.shape[0])
         for i, ti in enumerate(t)
     ]
-    _write_csv(args.out, head, rows)
+    write_csv(args.out, head, rows)
     if args.json is not None:
         summary = {
             k: v for k, v in traj.to_dict().items() if k not in ("sigma", "loss", "t")
         }
-        _write_json(args.json, summary)
+        write_json(args.json, summary)
     if args.plot is not None:
         from ._plot import plot_trajectories
 
@@ -114,7 +76,7 @@ def _closed_form(args: argparse.Namespace) -> int:
     t = np.concatenate([[0.0], np.geomspace(args.t_min, args.t_max, args.num - 1)])
     s = nc_trajectory(t, args.s0, args.K, args.n, args.depth)
     rows = [list(r) for r in zip(t, s, nc_loss(s, args.K), strict=True)]
-    _write_csv(args.out, ["t", "s", "loss"], rows)
+    write_csv(args.out, ["t", "s", "loss"], rows)
     return 0
 
 
@@ -183,7 +145,7 @@ def _basin(args: argparse.Namespace) -> int:
         out=args.out,
     )
     head, rows = table(res)
-    _write_json(
+    write_json(
         args.summary,
         {
             "trajectories": res.trajectories,
@@ -219,7 +181,7 @@ def _code(args: argparse.Namespace) -> int:
     from ._codes import softmax_code
 
     code = softmax_code(args.K, args.rank, args.restarts, args.seed)
-    _write_json(
+    write_json(
         args.out,
         {
             "K": args.K,
@@ -267,7 +229,7 @@ def _gd(args: argparse.Namespace) -> int:
         res.nc3[0],
         *res.logit_spectrum[0].T,
     ]
-    _write_csv(args.out, head, [list(r) for r in zip(*cols, strict=True)])
+    write_csv(args.out, head, [list(r) for r in zip(*cols, strict=True)])
     return 0
 
 
@@ -338,7 +300,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("repulsion", help="early-time repulsion of singular values")
     _common(p)
-    p.add_argument("--depths", type=_ints, default=[2, 3, 4, 6])
+    p.add_argument("--depths", type=parse_ints, default=[2, 3, 4, 6])
     p.add_argument("--sigma0", type=float, default=0.1)
     p.add_argument("--delta", type=float, default=0.1)
     p.add_argument("--t-max", type=float, default=1e6)
@@ -348,7 +310,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("low-rank", help="number of diverging modes against depth")
     _common(p)
-    p.add_argument("--depths", type=_ints, default=[2, 3, 4, 6])
+    p.add_argument("--depths", type=parse_ints, default=[2, 3, 4, 6])
     p.add_argument("--starts", type=int, default=30)
     p.add_argument("--sigma0", type=float, default=0.1)
     p.add_argument("--delta", type=float, default=0.3)
@@ -360,8 +322,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("basin", help="NC basin rho*(depth), CSV written as it goes")
     _common(p, K=4)
-    p.add_argument("--depths", type=_ints, default=[3, 4, 5, 6, 7, 8])
-    p.add_argument("--sigma0", type=_floats, default=[0.1, 0.5])
+    p.add_argument("--depths", type=parse_ints, default=[3, 4, 5, 6, 7, 8])
+    p.add_argument("--sigma0", type=parse_floats, default=[0.1, 0.5])
     p.add_argument("--rho-min", type=float, default=0.001)
     p.add_argument("--rho-max", type=float, default=0.999)
     p.add_argument("--num-rho", type=int, default=1000)
@@ -375,7 +337,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("width", help="rank against width, random init (torch)")
     _common(p, depth=4)
-    p.add_argument("--widths", type=_ints, default=[8, 16, 64, 128])
+    p.add_argument("--widths", type=parse_ints, default=[8, 16, 64, 128])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--scale", type=float, default=0.5)
     p.add_argument("--lr", type=float, default=0.2)

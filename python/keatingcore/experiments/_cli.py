@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._cliutil import parse_values
 from .._config import build_info
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(cmds: argparse._SubParsersAction, parse_values: Any) -> None:
+def add_parser(cmds: argparse._SubParsersAction) -> None:
     """Register ``keatingcore backdoor experiment``."""
     p = cmds.add_parser(
         "experiment",

@@ -3,68 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._cliutil import parse_ints, parse_values, write_csv, write_json
+
 logger = logging.getLogger(__name__)
-
-
-def _values(text: str) -> np.ndarray:
-    """``"a:b:n"`` (n points from a to b), ``"x,y,z"`` or one number."""
-    try:
-        if ":" in text:
-            a, b, n = text.split(":")
-            return np.linspace(float(a), float(b), int(n))
-        return np.array([float(v) for v in text.split(",")])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            "expected a number, a list 'x,y,z' or a range 'start:stop:count', "
-            f"got {text!r}"
-        ) from None
-
-
-def _ints(text: str) -> list[int]:
-    """``"a:b"`` (inclusive) or ``"x,y,z"`` of integers."""
-    try:
-        if ":" in text:
-            a, b = text.split(":")
-            return list(range(int(a), int(b) + 1))
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers 'x,y,z' or a range 'a:b', got {text!r}"
-        ) from None
-
-
-def _write_rows(path: Path | None, header: list[str], rows: list[list[Any]]) -> None:
-    fh = sys.stdout if path is None else None
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = path.open("w", newline="")
-    try:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-    finally:
-        if path is not None:
-            fh.close()
-            logger.info("wrote %s", path)
-
-
-def _write_json(path: Path | None, payload: Any) -> None:
-    text = json.dumps(payload, indent=2, default=float)
-    if path is None:
-        sys.stdout.write(text + "\n")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
-    logger.info("wrote %s", path)
 
 
 def _save(fig: Any, path: Path | None) -> None:
@@ -85,7 +32,7 @@ def _complexity(args: argparse.Namespace) -> int:
         for k in args.index if args.index is not None else [None]:
             header.append(f"p{p}" + ("" if k is None else f"_k{k}"))
             columns.append(complexity(args.u, p, k, num_threads=args.threads))
-    _write_rows(args.out, header, np.column_stack(columns).tolist())
+    write_csv(args.out, header, np.column_stack(columns).tolist())
     if args.plot is not None:
         if args.index is None:
             fig = plot_complexity(args.p, args.u)
@@ -106,7 +53,7 @@ def _thresholds(args: argparse.Namespace) -> int:
         "converged": res.converged,
         "max_residual": res.residual,
     }
-    _write_json(args.out, payload)
+    write_json(args.out, payload)
     return 0
 
 
@@ -136,7 +83,7 @@ def _count(args: argparse.Namespace) -> int:
             f"stderr_k{k}" for k in range(res.by_index.shape[0])
         ]
         rows = np.column_stack([rows, res.stderr_total, res.stderr_by_index.T])
-    _write_rows(args.out, header, rows.tolist())
+    write_csv(args.out, header, rows.tolist())
     if args.plot is not None:
         from ._plot import plot_finite_n
 
@@ -160,7 +107,7 @@ def _activations(args: argparse.Namespace) -> int:
             "exact_statistics": exact.to_dict(),
             "theta_reconstruction": deformation_strength(exact),
         }
-    _write_json(args.out, out)
+    write_json(args.out, out)
     if args.plot is not None:
         from ._plot import plot_activations
 
@@ -196,22 +143,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--threads", type=int, default=None, help="OpenMP threads")
 
     c = cmds.add_parser("complexity", help="Theta_p(u) or Theta_{k,p}(u) as CSV")
-    c.add_argument("--p", type=_ints, default=[3], help="degrees, e.g. 3,4 or 3:6")
+    c.add_argument("--p", type=parse_ints, default=[3], help="degrees, e.g. 3,4 or 3:6")
     c.add_argument(
         "--u",
-        type=_values,
+        type=parse_values,
         default=np.linspace(-2, 0.5, 251),
         help="energies a:b:n or x,y (default -2:0.5:251)",
     )
     c.add_argument(
-        "--index", type=_ints, default=None, help="indices k (default total)"
+        "--index", type=parse_ints, default=None, help="indices k (default total)"
     )
     c.add_argument("--plot", type=Path, default=None, help="figure path (.png/.pdf)")
     common(c, "CSV path (default stdout)")
     c.set_defaults(func=_complexity)
 
     t = cmds.add_parser("thresholds", help="E_inf and E_0..E_kmax as JSON")
-    t.add_argument("--p", type=_ints, default=[3], help="degrees, e.g. 3:10")
+    t.add_argument("--p", type=parse_ints, default=[3], help="degrees, e.g. 3:10")
     t.add_argument("--k-max", type=int, default=10)
     common(t, "JSON path (default stdout)")
     t.set_defaults(func=_thresholds)
@@ -219,13 +166,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     n = cmds.add_parser("count", help="finite-N expected critical points as CSV")
     n.add_argument("--N", type=int, required=True, help="dimension N >= 2")
     n.add_argument("--p", type=int, default=3)
-    n.add_argument("--u", type=_values, default=np.array([np.inf]))
+    n.add_argument("--u", type=parse_values, default=np.array([np.inf]))
     n.add_argument("--k-max", type=int, default=None)
     n.add_argument("--method", choices=("exact", "mc"), default="exact")
     n.add_argument("--samples", type=int, default=100_000)
     n.add_argument(
         "--theta",
-        type=_values,
+        type=parse_values,
         default=None,
         help="[reconstruction] deformation strengths (implies mc)",
     )

@@ -1,0 +1,76 @@
+"""Argument parsers and writers shared by every ``keatingcore`` subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def parse_values(text: str) -> np.ndarray:
+    """``"a:b:n"`` (n points from a to b), ``"x,y,z"`` or a single number."""
+    try:
+        if ":" in text:
+            a, b, n = text.split(":")
+            return np.linspace(float(a), float(b), int(n))
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected a number, a list 'x,y,z' or a range 'start:stop:count', "
+            f"got {text!r}"
+        ) from None
+
+
+def parse_floats(text: str) -> list[float]:
+    """The values of :func:`parse_values` as a list of floats."""
+    return [float(v) for v in parse_values(text)]
+
+
+def parse_ints(text: str) -> list[int]:
+    """``"a:b"`` (inclusive) or ``"x,y,z"`` of integers."""
+    try:
+        if ":" in text:
+            a, b = text.split(":")
+            return list(range(int(a), int(b) + 1))
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers 'x,y,z' or a range 'a:b', got {text!r}"
+        ) from None
+
+
+def write_csv(
+    path: Path | None, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Write a table as CSV (to stdout when ``path`` is None)."""
+    if path is None:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    logger.info("wrote %s", path)
+
+
+def write_json(path: Path | None, payload: Any) -> None:
+    """Write JSON (to stdout when ``path`` is None); numpy scalars become floats."""
+    text = json.dumps(payload, indent=2, default=float)
+    if path is None:
+        sys.stdout.write(text + "\n")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    logger.info("wrote %s", path)
