@@ -13,7 +13,14 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("plot_*.py"))
 
 def test_there_is_an_example_per_topic():
     names = " ".join(p.name for p in EXAMPLES)
-    for topic in ("backdoor", "nc_convergence", "depth", "spin_glass"):
+    for topic in (
+        "backdoor",
+        "nc_convergence",
+        "depth",
+        "ufm_hessian",
+        "low_rank",
+        "spin_glass",
+    ):
         assert topic in names
 
 

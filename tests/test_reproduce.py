@@ -68,7 +68,7 @@ def test_data_steps_are_skipped_without_a_data_dir(tmp_path):
 
 def test_every_topic_has_steps():
     topics = {s.topic for s in STEPS}
-    assert {"backdoor", "dynamics", "landscape"} <= topics
+    assert {"backdoor", "dynamics", "ufm", "landscape"} == topics
     assert len({s.name for s in STEPS}) == len(STEPS)
 
 

@@ -3,9 +3,17 @@
 The compiled core (``keatingcore._core``) holds the hot loops; this package holds the
 API. Subpackages:
 
-``keatingcore.backdoor``
-    Backdoor attacks on regularised GLMs with Gaussian-mixture data
-    (Flynn, Goldhirsh, Keating & Seroussi, arXiv 2605.22481).
+``keatingcore.backdoor``, ``keatingcore.experiments``, ``keatingcore.data``
+    Backdoor attacks on regularised GLMs with Gaussian-mixture data, and the same on
+    real images (Flynn, Goldhirsh, Keating & Seroussi, arXiv 2605.22481).
+``keatingcore.dynamics``, ``keatingcore.collapse``
+    Cross-entropy dynamics of unconstrained-feature models; neural-collapse metrics.
+``keatingcore.ufm``
+    Deep linear unconstrained-feature models: optima, configurations, Hessians.
+``keatingcore.landscape``
+    Spin-glass complexity of loss surfaces with general activations.
+``keatingcore.reproduce``
+    Every paper's headline results in one resumable command.
 """
 
 from __future__ import annotations

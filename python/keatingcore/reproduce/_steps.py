@@ -214,6 +214,77 @@ def _dynamics_basin(quick: bool, data_dir: Path | None) -> Outcome:
     )
 
 
+def _ufm_mse_hessian(quick: bool, data_dir: Path | None) -> Outcome:
+    from ..ufm import (
+        construct,
+        count_outliers,
+        layer_hessian,
+        mse_optimum,
+        plot_hessian_spectrum,
+    )
+
+    K, n, depth, width = 4, 5, 4, 24 if quick else 64
+    opt = mse_optimum(K, n, depth, lam_W=1e-3, lam_H=1e-3)
+    factors = construct(opt, width=width, seed=0)
+    layer = 2
+    hess = layer_hessian(factors, layer, loss="mse")
+    pred = opt.hessian_prediction(layer, width=width)
+    count = count_outliers(hess.eigenvalues)
+    top = hess.eigenvalues[: pred["count"]]
+    err = float(np.max(np.abs(top - pred["outlier"])) / pred["outlier"])
+    fig = plot_hessian_spectrum(
+        hess.eigenvalues,
+        pred["outlier"],
+        pred["count"],
+        title=f"layer-wise Hessian of W_{layer} at the optimum",
+    )
+    rows = [[i, v] for i, v in enumerate(hess.eigenvalues)]
+    return Outcome(
+        fig,
+        ["index", "eigenvalue"],
+        rows,
+        f"{count} outliers (closed form K^2 = {pred['count']}) at the "
+        f"closed-form value to {err:.1e}",
+        count == pred["count"] and err < 1e-9,
+        dict(K=K, n=n, depth=depth, width=width, lam=1e-3, layer=layer),
+    )
+
+
+def _ufm_ce_map(quick: bool, data_dir: Path | None) -> Outcome:
+    from ..ufm import ce_map, plot_compare_map
+
+    Ks = np.arange(2, 11 if quick else 13)
+    depths = np.arange(2, 6 if quick else 8)
+    cemap = ce_map(Ks, depths, n=1, lam=2.0**-10)
+    found = set(cemap.winning_region())
+    theorem = {
+        (int(k), int(d) - 1)
+        for k in Ks
+        for d in depths
+        if (k >= 4 and d - 1 >= 3) or (k >= 6 and d - 1 == 2)
+    }
+    rows = [
+        [
+            int(k),
+            int(d),
+            cemap.dnc_loss[i, j],
+            cemap.lowrank_loss[i, j],
+            cemap.margin[i, j],
+        ]
+        for i, k in enumerate(Ks)
+        for j, d in enumerate(depths)
+    ]
+    return Outcome(
+        plot_compare_map(cemap),
+        ["K", "depth", "dnc_loss", "lowrank_loss", "margin"],
+        rows,
+        "low rank beats DNC exactly where the theorem says (K >= 4, L >= 3 "
+        f"or K >= 6, L = 2): {len(found)} of {Ks.size * depths.size} cells",
+        found == theorem,
+        dict(n=1, lam=2.0**-10, Ks=Ks.tolist(), depths=depths.tolist()),
+    )
+
+
 def _landscape_complexity(quick: bool, data_dir: Path | None) -> Outcome:
     from ..landscape import complexity, complexity_log_potential, thresholds
     from ..landscape._plot import plot_complexity
@@ -303,6 +374,18 @@ STEPS = [
         "dynamics",
         "UFM dynamics: the basin of neural collapse shrinks with depth",
         _dynamics_basin,
+    ),
+    Step(
+        "ufm-mse-hessian",
+        "ufm",
+        "Deep linear UFM (MSE): K^2 Hessian outliers at the closed-form optimum",
+        _ufm_mse_hessian,
+    ),
+    Step(
+        "ufm-ce-dnc-vs-low-rank",
+        "ufm",
+        "Deep linear UFM (CE): where low-rank configurations beat DNC",
+        _ufm_ce_map,
     ),
     Step(
         "landscape-complexity",
