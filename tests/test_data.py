@@ -242,14 +242,17 @@ def test_any_other_global_is_refused(archives, tmp_path, splits, module, name):
         load_cifar10(folder)
 
 
-def test_refused_module_is_not_imported(archives, tmp_path, splits):
-    if "colorsys" in sys.modules:
-        pytest.skip("colorsys already imported by another test")
+def test_refused_module_is_not_imported(archives, tmp_path, splits, monkeypatch):
+    # A canary module whose import leaves a mark: refusing must happen before import.
+    marker = tmp_path / "imported"
+    (tmp_path / "kc_canary_module.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef hook():\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     folder = write_python_copy_with(archives, tmp_path / "c", splits, "test_batch",
-                                    archives.raw_call("colorsys", "hls_to_rgb"))
-    with pytest.raises(UnsafeArchiveError):
+                                    archives.raw_call("kc_canary_module", "hook"))
+    with pytest.raises(UnsafeArchiveError, match="kc_canary_module"):
         load_cifar10(folder)
-    assert "colorsys" not in sys.modules
+    assert not marker.exists() and "kc_canary_module" not in sys.modules
 
 
 @pytest.mark.parametrize("payload, match", [
