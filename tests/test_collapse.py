@@ -131,3 +131,19 @@ def test_class_means_and_bad_input():
         collapse.nc_metrics(X, [0, 0, 1, 1, 1, 2], weights=np.ones((2, 2)))
     with pytest.raises(ValueError, match="features must have shape"):
         collapse.nc_metrics(np.ones(5), [0, 1, 0, 1, 0])
+
+
+@pytest.mark.parametrize("offset", [100.0, 1000.0])
+def test_nc1_and_nc2_survive_a_large_common_offset(offset):
+    # Regression: a large mean feature used to leave a rounding-noise K-th direction
+    # in Sigma_B^+ (NC1 ~ 1e31) and float32 sums moved NC2.
+    rng = np.random.default_rng(3)
+    K, n, D = 4, 50, 16
+    y = np.repeat(np.arange(K), n)
+    X = 0.1 * rng.normal(size=(K * n, D)) + rng.normal(size=(K, D))[y]
+    base = collapse.nc_metrics(X, y)
+    shifted = collapse.nc_metrics(X + offset, y)
+    assert_allclose(shifted.nc1, base.nc1, rtol=1e-8)
+    assert_allclose(shifted.nc2, base.nc2, rtol=1e-8)
+    single = collapse.nc_metrics((X + offset).astype(np.float32), y)
+    assert_allclose(single.nc2, base.nc2, rtol=2e-3)

@@ -438,3 +438,19 @@ def test_direct_searches_do_not_depend_on_thread_count():
     e = ls.expected_counts(7, 3, [-1.0, 0.5], num_threads=1)
     f = ls.expected_counts(7, 3, [-1.0, 0.5], num_threads=2)
     assert np.array_equal(e.by_index, f.by_index)
+
+
+def test_huge_indices_are_refused_not_wrapped():
+    # Regression: index 2**31 used to wrap to 0 in the C++ int.
+    with pytest.raises(ValueError, match="index must be <= 2147483647"):
+        ls.complexity([-2.0], 3, index=2**31)
+    with pytest.raises(ValueError, match="index must be <= 2147483647"):
+        ls.complexity(-2.0, 3, index=float(2**64))
+
+
+def test_exact_route_is_capped_where_it_is_accurate():
+    c = ls.expected_counts(24, 3, [10.0])
+    euler = np.sum((-1.0) ** np.arange(24) * c.by_index[:, 0])
+    assert abs(euler) < 1e-9 * c.total[0]
+    with pytest.raises(ValueError, match="count_monte_carlo"):
+        ls.expected_counts(25, 3, [0.0])

@@ -370,3 +370,16 @@ def test_import_and_closed_forms_work_without_torch():
     lines = out.stdout.strip().splitlines()
     assert_allclose(float(lines[0]), ufm.mse_optimum(3, 4, 4, 1e-2).loss, rtol=1e-9)
     assert "pip install torch" in lines[1]
+
+
+def test_depth_and_integers_are_bounded_not_wrapped():
+    # Regression: depth 2**32 + 3 used to wrap to 3 in the C++ kernels.
+    with pytest.raises(ValueError, match="depth must be <= 10000"):
+        ufm.mse_gain(3, 2, 2**32 + 3, 1e-6)
+    with pytest.raises(ValueError, match="depth must be <= 10000"):
+        ufm.mse_optimum(3, 2, 10**6, 0.01)
+
+
+def test_huge_regularisation_gives_the_zero_solution():
+    opt = ufm.mse_optimum(3, 2, 3, 1e110)
+    assert not opt.nonzero and opt.loss == pytest.approx(0.5)

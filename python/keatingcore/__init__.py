@@ -14,25 +14,33 @@ API. Subpackages:
     Spin-glass complexity of loss surfaces with general activations.
 ``keatingcore.reproduce``
     Every paper's headline results in one resumable command.
+``keatingcore.sweeps`` (``keatingcore.sweep``)
+    Any vectorised function over a parameter grid, chunked, stored as it goes,
+    resumable, locally or on a Dask cluster.
 """
 
 from __future__ import annotations
 
 import logging
 
-from . import warnings
+from . import sweeps, warnings
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._result import SolverResult
+from .sweeps import Grid, SweepRun, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Grid",
+    "SweepRun",
     "SolverResult",
     "__version__",
     "build_info",
     "get_num_threads",
     "set_num_threads",
     "show_config",
+    "sweep",
+    "sweeps",
     "warnings",
 ]
 

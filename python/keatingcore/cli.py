@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .backdoor import _cli as backdoor_cli
     from .dynamics import _cli as dynamics_cli
     from .landscape import _cli as landscape_cli
+    from .sweeps import _cli as sweeps_cli
     from .ufm import _cli as ufm_cli
 
     parser = argparse.ArgumentParser(
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--force", action="store_true", help="recompute finished results")
     rep.set_defaults(func=_reproduce)
 
-    for topic in (backdoor_cli, dynamics_cli, ufm_cli, landscape_cli):
+    for topic in (backdoor_cli, dynamics_cli, ufm_cli, landscape_cli, sweeps_cli):
         topic.add_parser(sub)
     return parser
 

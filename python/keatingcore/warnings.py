@@ -16,3 +16,7 @@ class ConvergenceWarning(KeatingcoreWarning):
 
 class OptionalDependencyWarning(KeatingcoreWarning):
     """An optional package is missing, so a feature falls back or is skipped."""
+
+
+class StoreWarning(KeatingcoreWarning):
+    """A chunk of a sweep store was unreadable or inconsistent; it is recomputed."""

@@ -27,6 +27,8 @@ from scipy import sparse
 
 from ._spectrum import effective_rank, numerical_rank
 
+ROW_BLOCK = 8192  # rows per float64 block when summing class means
+
 
 def _features(features) -> np.ndarray:
     X = np.asarray(features)
@@ -75,9 +77,14 @@ def class_means(features, labels, num_classes: int | None = None):
             f"every class must have a sample; empty: {np.flatnonzero(counts == 0)}"
         )
     onehot = sparse.csr_matrix(
-        (np.ones(y.size, dtype=X.dtype), (y, np.arange(y.size))), shape=(K, y.size)
+        (np.ones(y.size), (y, np.arange(y.size))), shape=(K, y.size)
     )
-    sums = np.asarray(onehot @ X, dtype=np.float64)
+    # Sums in float64, a block of rows at a time: float32 accumulation loses the
+    # separation of class means that sit on a large common offset.
+    sums = np.zeros((K, X.shape[1]))
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        rows = slice(start, start + ROW_BLOCK)
+        sums += onehot[:, rows] @ X[rows].astype(np.float64, copy=False)
     return sums / counts[:, None], counts
 
 
@@ -197,18 +204,24 @@ def nc_metrics(
     mu_g = counts @ means / N
     M = (means - mu_g).T  # D x K
     U, s, Vt = np.linalg.svd(M, full_matrices=False)
-    keep = s > s[0] * max(M.shape) * np.finfo(float).eps if s[0] > 0 else s > 0
+    # Centred means have rank <= K - 1; the rounding left by centring scales with the
+    # uncentred means, so the cut-off does too (else a large offset inflates NC1).
+    scale = max(s[0], float(np.linalg.norm(means, 2)))
+    keep = s > scale * max(M.shape) * np.finfo(float).eps
+    keep[K - 1 :] = False
 
     W = None if weights is None else np.asarray(weights, dtype=float)
     if W is not None and W.shape != (K, X.shape[1]):
         raise ValueError(f"weights must have shape ({K}, {X.shape[1]}), got {W.shape}")
     # One pass over X: its products with the class means (and the classifier).
-    blocks = [means.T] + ([W.T] if W is not None else [])
+    blocks = [means.T, M] + ([W.T] if W is not None else [])
     P = X @ np.hstack(blocks).astype(X.dtype, copy=False)
-    XM = P[:, :K] - (P[:, :K] @ (counts / N))[:, None]  # X M, as M = means^T - mu_G
+    # (X - mu_G) M from X M: the products with centred means stay small, so the
+    # subtraction does not cancel the way products with uncentred means would.
+    XM = P[:, K : 2 * K].astype(np.float64) - mu_g @ M
     # U = M V S^-1 spans Sigma_B, so X U = (X M) V S^-1 needs no second pass.
     V = Vt[keep].T / s[keep]
-    proj = XM.astype(np.float64) @ V - (means @ U[:, keep])[y]
+    proj = XM @ V - (M.T @ U[:, keep])[y]
     nc1 = (
         float(np.sum(np.mean(proj**2, axis=0) / s[keep] ** 2))
         if keep.any()
@@ -217,7 +230,7 @@ def nc_metrics(
     nc3_val = nc4_val = None
     if W is not None:
         nc3_val = nc3(W, means, mu_g)
-        logits = P[:, K:]
+        logits = P[:, 2 * K :]
         if bias is not None:
             logits = logits + np.asarray(bias, dtype=logits.dtype)
         nearest = np.argmax(P[:, :K] - 0.5 * np.sum(means**2, axis=1), axis=1)

@@ -85,9 +85,12 @@ def _count(args: argparse.Namespace) -> int:
         rows = np.column_stack([rows, res.stderr_total, res.stderr_by_index.T])
     write_csv(args.out, header, rows.tolist())
     if args.plot is not None:
+        from ._finite import EXACT_MAX_N
         from ._plot import plot_finite_n
 
-        _save(plot_finite_n(args.p, [min(args.N, 40)], u=args.u), args.plot)
+        exact = [args.N] if args.N <= EXACT_MAX_N else []
+        mc = [] if exact else [args.N]
+        _save(plot_finite_n(args.p, exact, u=args.u, mc_N=mc), args.plot)
     return 0
 
 

@@ -59,7 +59,7 @@ def plot_index_complexity(
 
 def plot_finite_n(
     p: int = 3,
-    N: Sequence[int] = (4, 8, 16, 32),
+    N: Sequence[int] = (4, 8, 16, 24),
     index: int | None = None,
     u: Any = None,
     mc_N: Sequence[int] = (),

@@ -16,6 +16,10 @@ def energies(u: Any, name: str = "u") -> np.ndarray:
     return arr
 
 
+#: Largest index the C++ kernels take (32-bit ints).
+INDEX_MAX = 2**31 - 1
+
+
 def degrees(p: Any, minimum: int = 3, name: str = "p") -> np.ndarray:
     """``p`` as an array of integer-valued floats >= ``minimum``."""
     arr = np.asarray(p, dtype=float)
@@ -35,9 +39,13 @@ def indices(k: Any, name: str = "index") -> np.ndarray:
         as_float = np.asarray(arr, dtype=float)
         if not np.isfinite(as_float).all() or (as_float != np.round(as_float)).any():
             raise ValueError(f"{name} must be a non-negative integer, got {k!r}")
+        if (np.abs(as_float) > INDEX_MAX).any():
+            raise ValueError(f"{name} must be <= {INDEX_MAX}, got {k!r}")
         arr = as_float.astype(np.int64)
     if (arr < 0).any():
         raise ValueError(f"{name} must be >= 0, got {k!r}")
+    if (arr > INDEX_MAX).any():
+        raise ValueError(f"{name} must be <= {INDEX_MAX}, got {k!r}")
     return arr.astype(np.int64)
 
 

@@ -317,7 +317,7 @@ def _landscape_finite_n(quick: bool, data_dir: Path | None) -> Outcome:
     from ..landscape import complexity, expected_counts
     from ..landscape._plot import plot_finite_n
 
-    Ns = (4, 8, 16) if quick else (4, 8, 16, 32)
+    Ns = (4, 8, 16) if quick else (4, 8, 16, 24)
     u = np.linspace(-1.6, 0.0, 40)
     theta = complexity(u, 3)
     gaps, rows = [], []

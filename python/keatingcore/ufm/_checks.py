@@ -15,14 +15,22 @@ LOSSES = ("mse", "ce")
 ACTIVATIONS = ("linear", "relu")
 
 
-def check_int(value: Any, name: str, low: int) -> int:
-    """``value`` as an int >= ``low``, else a ValueError naming ``name``."""
+#: Largest depth accepted: the closed forms allocate per-factor arrays, and the C++
+#: kernels take 32-bit ints.
+MAX_DEPTH = 10_000
+INT_MAX = 2**31 - 1
+
+
+def check_int(value: Any, name: str, low: int, high: int = INT_MAX) -> int:
+    """``value`` as an int in ``[low, high]``, else a ValueError naming ``name``."""
     try:
         out = operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an int >= {low}, got {value!r}") from None
     if out < low:
         raise ValueError(f"{name} must be >= {low}, got {out}")
+    if out > high:
+        raise ValueError(f"{name} must be <= {high}, got {out}")
     return out
 
 
@@ -36,7 +44,11 @@ def check_positive(value: Any, name: str) -> float:
 
 def check_problem(K: Any, n: Any, depth: Any) -> tuple[int, int, int]:
     """K >= 2 classes, n >= 1 samples per class, depth >= 2 factors."""
-    return check_int(K, "K", 2), check_int(n, "n", 1), check_int(depth, "depth", 2)
+    return (
+        check_int(K, "K", 2),
+        check_int(n, "n", 1),
+        check_int(depth, "depth", 2, MAX_DEPTH),
+    )
 
 
 def factor_lams(depth: int, lam_W: Any, lam_H: Any = None) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_int, check_problem, factor_lams, plain
+from ._checks import MAX_DEPTH, check_int, check_problem, factor_lams, plain
 from ._frames import (
     FrameMinimum,
     dnc_frame,
@@ -221,7 +221,7 @@ def ce_map(
     CEMap
     """
     Ks = np.array([check_int(k, "K", 2) for k in Ks])
-    depths = np.array([check_int(d, "depth", 2) for d in depths])
+    depths = np.array([check_int(d, "depth", 2, MAX_DEPTH) for d in depths])
     if Ks.size == 0 or depths.size == 0:
         raise ValueError("Ks and depths must not be empty")
     n = check_int(n, "n", 1)

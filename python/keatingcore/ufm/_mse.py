@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _core
 from .._config import check_num_threads
-from ._checks import check_problem, check_widths, factor_lams, plain
+from ._checks import MAX_DEPTH, check_problem, check_widths, factor_lams, plain
 
 
 def _log_rhs(K: np.ndarray, n: np.ndarray, lams_log_sum: np.ndarray, L: np.ndarray):
@@ -202,6 +202,10 @@ def mse_gain(
         raise ValueError("n must be >= 1")
     if np.any(depth < 2):
         raise ValueError("depth must be >= 2")
+    if np.any(depth > MAX_DEPTH):
+        raise ValueError(f"depth must be <= {MAX_DEPTH}")
+    if np.any(K != np.round(K)) or np.any(n != np.round(n)):
+        raise ValueError("K and n must be integers")
     if not np.all(lam_prod > 0):
         raise ValueError("lam_prod must be > 0")
     L = (depth - 1).astype(np.int32)
@@ -249,7 +253,7 @@ def mse_optimum(K: int, n: int, depth: int, lam_W, lam_H=None) -> MSEOptimum:
         _core.ufm.mse_gain_complements(np.array([L], np.int32), np.array([log_rhs]))[0]
     )
     root = 1.0 - u_root
-    rhs = math.exp(log_rhs)
+    rhs = math.exp(log_rhs) if log_rhs < 709.0 else math.inf  # exp overflows past 709
     nonzero = bool(root > (L - 1) / L) if math.isfinite(root) else False
     g, u = (root, u_root) if nonzero else (0.0, 1.0)
     c = g * u / K
