@@ -161,3 +161,28 @@ def test_cli_backdoor_sweep_writes_csv(tmp_path):
     rows = path.read_text().strip().splitlines()
     assert rows[0].startswith("kappa,alpha,clean_accuracy")
     assert len(rows) == 1 + 10
+
+
+def test_negative_ranges_are_read_as_values(tmp_path):
+    from keatingcore._cliutil import join_negative_values
+
+    assert join_negative_values(["landscape", "complexity", "--u", "-2:0:5"]) == [
+        "landscape",
+        "complexity",
+        "--u=-2:0:5",
+    ]
+    assert join_negative_values(["--x", "-.5,1", "-v"]) == ["--x=-.5,1", "-v"]
+    out = tmp_path / "c.csv"
+    assert (
+        main(
+            ["landscape", "complexity", "--p", "3", "--u", "-2:0:5", "--out", str(out)]
+        )
+        == 0
+    )
+    assert len(out.read_text().strip().splitlines()) == 6
+
+
+def test_cli_positive_arguments_are_checked(capsys):
+    with pytest.raises(SystemExit):
+        main(["dynamics", "integrate", "--batch", "0"])
+    assert "expected an integer >= 1" in capsys.readouterr().err

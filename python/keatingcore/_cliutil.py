@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,6 +47,47 @@ def parse_ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected integers 'x,y,z' or a range 'a:b', got {text!r}"
         ) from None
+
+
+def positive_int(text: str) -> int:
+    """An int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf)")
+
+
+def join_negative_values(argv: Sequence[str]) -> list[str]:
+    """Write ``--opt -2:0:5`` as ``--opt=-2:0:5`` so argparse reads it as a value.
+
+    argparse takes a token starting with ``-`` for an option unless it is a plain
+    negative number; ranges and lists of negative numbers are common here.
+    """
+    out: list[str] = []
+    for token in argv:
+        prev = out[-1] if out else ""
+        if NEGATIVE_VALUE.match(token) and prev.startswith("--") and "=" not in prev:
+            out[-1] = f"{prev}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def write_csv(

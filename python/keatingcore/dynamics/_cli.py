@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .._cliutil import parse_floats, parse_ints, write_csv, write_json
+from .._cliutil import (
+    parse_floats,
+    parse_ints,
+    positive_float,
+    positive_int,
+    write_csv,
+    write_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -265,10 +272,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--sigma0", type=float, default=0.1, help="per-layer start scale")
     p.add_argument("--delta", type=float, default=0.1, help="relative perturbation")
-    p.add_argument("--batch", type=int, default=10, help="number of starts")
-    p.add_argument("--t-min", type=float, default=1e-2)
-    p.add_argument("--t-max", type=float, default=1e12)
-    p.add_argument("--num", type=int, default=100, help="output times (log-spaced)")
+    p.add_argument("--batch", type=positive_int, default=10, help="number of starts")
+    p.add_argument("--t-min", type=positive_float, default=1e-2)
+    p.add_argument("--t-max", type=positive_float, default=1e12)
+    p.add_argument(
+        "--num", type=positive_int, default=100, help="output times (log-spaced)"
+    )
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-12)
     p.add_argument("--method", choices=("dopri5", "dop853"), default="dopri5")
@@ -283,9 +292,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("closed-form", help="exact NC trajectory s(t) (equal modes)")
     _common(p, depth=2)
     p.add_argument("--s0", type=float, default=0.5)
-    p.add_argument("--t-min", type=float, default=1e-2)
-    p.add_argument("--t-max", type=float, default=1e9)
-    p.add_argument("--num", type=int, default=100)
+    p.add_argument("--t-min", type=positive_float, default=1e-2)
+    p.add_argument("--t-max", type=positive_float, default=1e9)
+    p.add_argument("--num", type=positive_int, default=100)
     p.add_argument("--out", type=Path, required=True, help="CSV path")
     p.set_defaults(func=_closed_form)
 
@@ -293,8 +302,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(p, depth=2)
     p.add_argument("--s0", type=float, default=0.5)
     p.add_argument("--spread", type=float, default=0.5)
-    p.add_argument("--t-max", type=float, default=1e9)
-    p.add_argument("--num", type=int, default=200)
+    p.add_argument("--t-max", type=positive_float, default=1e9)
+    p.add_argument("--num", type=positive_int, default=200)
     _outputs(p)
     p.set_defaults(func=_convergence)
 
@@ -303,8 +312,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depths", type=parse_ints, default=[2, 3, 4, 6])
     p.add_argument("--sigma0", type=float, default=0.1)
     p.add_argument("--delta", type=float, default=0.1)
-    p.add_argument("--t-max", type=float, default=1e6)
-    p.add_argument("--num", type=int, default=200)
+    p.add_argument("--t-max", type=positive_float, default=1e6)
+    p.add_argument("--num", type=positive_int, default=200)
     _outputs(p)
     p.set_defaults(func=_repulsion)
 
@@ -314,7 +323,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--starts", type=int, default=30)
     p.add_argument("--sigma0", type=float, default=0.1)
     p.add_argument("--delta", type=float, default=0.3)
-    p.add_argument("--t-max", type=float, default=1e12)
+    p.add_argument("--t-max", type=positive_float, default=1e12)
     p.add_argument("--threshold", type=float, default=0.3)
     p.add_argument("--threads", type=int, default=None)
     _outputs(p)
@@ -340,8 +349,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--widths", type=parse_ints, default=[8, 16, 64, 128])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--scale", type=float, default=0.5)
-    p.add_argument("--lr", type=float, default=0.2)
-    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--lr", type=positive_float, default=0.2)
+    p.add_argument("--steps", type=positive_int, default=10_000)
     p.add_argument("--rank-tol", type=float, default=0.1)
     p.add_argument("--device", dest="device_torch", default=None, help="torch device")
     _outputs(p)
@@ -358,8 +367,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("gd", help="full-matrix gradient descent records (torch)")
     _common(p)
     p.add_argument("--width", type=int, default=None)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--lr", type=positive_float, default=0.05)
+    p.add_argument("--steps", type=positive_int, default=2000)
     p.add_argument("--init", choices=("spectral", "gaussian"), default="spectral")
     p.add_argument("--sigma0", type=float, default=0.5)
     p.add_argument("--delta", type=float, default=0.3)
