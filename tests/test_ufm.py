@@ -383,3 +383,8 @@ def test_depth_and_integers_are_bounded_not_wrapped():
 def test_huge_regularisation_gives_the_zero_solution():
     opt = ufm.mse_optimum(3, 2, 3, 1e110)
     assert not opt.nonzero and opt.loss == pytest.approx(0.5)
+
+
+def test_a_bad_scalar_lam_w_is_named_lam_w():
+    with pytest.raises(ValueError, match="lam_W must be finite and > 0"):
+        ufm.mse_optimum(3, 2, 3, 0.0)

@@ -58,6 +58,8 @@ def factor_lams(depth: int, lam_W: Any, lam_H: Any = None) -> np.ndarray:
     values; ``lam_H`` defaults to ``lam_W`` when that is a single value.
     """
     w = np.atleast_1d(np.asarray(lam_W, dtype=float))
+    for i, value in enumerate(w.reshape(-1)):
+        check_positive(value, "lam_W" if w.size == 1 else f"lam_W[{i}]")
     if w.ndim != 1 or w.size not in (1, depth - 1):
         raise ValueError(
             f"lam_W must be one value or {depth - 1} values (one per weight matrix), "
