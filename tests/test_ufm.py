@@ -337,7 +337,7 @@ def test_constructed_ce_points_and_their_criticality(K):
         (lambda: ufm.mse_optimum(1, 2, 3, 1e-2), "K"),
         (lambda: ufm.mse_optimum(3, 2, 1, 1e-2), "depth"),
         (lambda: ufm.mse_optimum(3, 0, 3, 1e-2), "n"),
-        (lambda: ufm.mse_optimum(3, 2, 3, 0.0), "lam_H"),
+        (lambda: ufm.mse_optimum(3, 2, 3, 1.0, 0.0), "lam_H"),
         (lambda: ufm.mse_optimum(3, 2, 3, [1e-2, -1.0], 1e-2), "lam_W"),
         (lambda: ufm.mse_optimum(3, 2, 3, [1e-2, 1e-2, 1e-2], 1e-2), "lam_W"),
         (lambda: ufm.ce_compare(3, 2, 3, -1e-2), "lam"),
