@@ -413,3 +413,17 @@ def test_no_warning_for_a_converged_solve():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         bd.solve(bd.Setup(kappa=1.0, lam=0.01, snr=2, eps=0.1, alpha=3.0), "hinge")
+
+
+@pytest.mark.parametrize(
+    "kappa,lam,alpha",
+    [(2.0, 1e-3, 2.0), (1.5, 1e-5, 0.5), (4.0, 1e-4, 8.0), (2.0, 1e-5, 0.5)],
+)
+def test_stiff_square_points_match_the_closed_form(kappa, lam, alpha):
+    # Regression: large V (kappa > 1, small lam) used to send Anderson astray.
+    setup = bd.Setup(kappa=kappa, lam=lam, snr=4, eps=0.1, alpha=alpha, alpha_test=2)
+    fixed = bd.solve(setup, "square", tol=1e-12)
+    closed = bd.ridge_theory(setup)
+    assert fixed.converged
+    assert_allclose(fixed.attack_success, closed.attack_success, atol=1e-9)
+    assert_allclose(fixed.clean_accuracy, closed.clean_accuracy, atol=1e-9)

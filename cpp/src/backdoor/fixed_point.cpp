@@ -226,9 +226,26 @@ Solution solve_point(const Geometry& g, const Params& p, const Options& o,
     return std::fmax(1e-14, std::fmin(1e-4, 1e-2 * outer));
   };
   MapValue mv = fixed_point_map(g, p, o, cl, st.V, st.Q, st.Vhat, x, inner_tol(1.0));
+
+  // Anderson can wander off on stiff points (large V near kappa > 1, small lam):
+  // on a blow-up, restart once from the best iterate with plain damped steps.
+  std::vector<double> best_z = z;
+  MapValue best_mv = mv;
+  double best_res = INFINITY;
+  bool accelerated = o.anderson > 0;
+  auto restart = [&]() {
+    z = best_z;
+    mv = best_mv;
+    mixer = AndersonMixer(3, 0, std::fmin(o.damping, 0.5));
+    accelerated = false;
+  };
   for (int it = 1; it <= o.max_iter; ++it) {
     sol.n_iter = it;
     if (!mv.ok) {
+      if (accelerated && best_res < INFINITY) {
+        restart();
+        continue;
+      }
       sol.status = Status::diverged;
       break;
     }
@@ -240,6 +257,14 @@ Solution solve_point(const Geometry& g, const Params& p, const Options& o,
     if (sol.residual < o.tol) {
       sol.status = Status::converged;
       break;
+    }
+    if (sol.residual < best_res) {
+      best_res = sol.residual;
+      best_z = z;
+      best_mv = mv;
+    } else if (accelerated && sol.residual > 1e2 * best_res) {
+      restart();
+      continue;
     }
     std::vector<double> zn = mixer.step(z, f);
     for (int i = 0; i < 3; ++i) zn[i] = z[i] + std::fmax(-2.0, std::fmin(2.0, zn[i] - z[i]));
@@ -255,8 +280,12 @@ Solution solve_point(const Geometry& g, const Params& p, const Options& o,
     }
     z = zn;
     mv = trial;
-    if (z[0] > 35.0 || z[1] > 35.0) {  // V or Q beyond ~1e15: no finite solution
-      sol.status = Status::diverged;
+    if (z[0] > 35.0 || z[1] > 35.0) {  // V or Q beyond ~1e15
+      if (accelerated) {
+        restart();
+        continue;
+      }
+      sol.status = Status::diverged;  // no finite solution
       break;
     }
   }

@@ -64,8 +64,8 @@ class SolverOptions:
 
     tol: float = 1e-10
     max_iter: int = 500
-    damping: float = 0.7
-    anderson: int = 3
+    damping: float = 1.0
+    anderson: int = 2
     n_quad: int = 64
 
     def __post_init__(self) -> None:
@@ -261,8 +261,8 @@ def sweep(
     num_threads: int | None = None,
     tol: float = 1e-10,
     max_iter: int = 500,
-    damping: float = 0.7,
-    anderson: int = 3,
+    damping: float = 1.0,
+    anderson: int = 2,
     n_quad: int = 64,
     **grid: Any,
 ) -> SweepResult:

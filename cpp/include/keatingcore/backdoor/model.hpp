@@ -35,8 +35,8 @@ struct Options {
   std::vector<double> nodes, weights;  // probabilists' Gauss-Hermite, weights sum to 1
   double tol = 1e-10;
   int max_iter = 500;
-  double damping = 0.7;
-  int anderson = 3;
+  double damping = 1.0;
+  int anderson = 2;
 };
 
 // Order parameters: V, Q and hat-V, and the overlaps u1 = w.mu, u2 = w.t, intercept b.
