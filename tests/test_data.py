@@ -585,3 +585,36 @@ def test_digits_without_sklearn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ImportError, match="pip install scikit-learn"):
         load_digits()
+
+
+@pytest.mark.parametrize("batch", ["data_batch_1", "batches.meta"])
+def test_a_list_bomb_is_refused_quickly(archives, tmp_path, splits, batch):
+    # 40 levels of a list holding itself twice: 3.6 KB that expand to 2**40 items.
+    import pickle
+
+    bomb = [0]
+    for _ in range(40):
+        bomb = [bomb, bomb]
+    key = "labels" if batch == "data_batch_1" else "label_names"
+    payload = {"data": np.zeros((1, 3072), np.uint8), "labels": [0],
+               "label_names": list(CLASSES)}
+    payload[key] = bomb
+    raw = pickle.dumps(payload, protocol=2)
+    assert len(raw) < 10_000
+    folder = write_python_copy_with(archives, tmp_path / archives.PY_DIR, splits,
+                                    batch, raw)
+    with pytest.raises(UnsafeArchiveError, match="nests lists"):
+        load_cifar10(folder)
+
+
+def test_a_self_referencing_list_is_refused(archives, tmp_path, splits):
+    import pickle
+
+    loop: list = [0]
+    loop.append(loop)
+    raw = pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": loop},
+                       protocol=2)
+    folder = write_python_copy_with(archives, tmp_path / archives.PY_DIR, splits,
+                                    "data_batch_1", raw)
+    with pytest.raises(UnsafeArchiveError, match="nests lists"):
+        load_cifar10(folder)

@@ -39,8 +39,16 @@ __all__ = ["CIFAR10_CLASSES", "UnsafeArchiveError", "load_cifar10"]
 
 #: The ten CIFAR-10 class names, in label order (used when the archive has no meta).
 CIFAR10_CLASSES: tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 _N_CLASSES = 10
@@ -48,10 +56,10 @@ _IMAGE_BYTES = 3 * 32 * 32
 _RECORD_BYTES = 1 + _IMAGE_BYTES
 
 # Limits on what an archive may hold; module globals so tests can lower them.
-_MAX_MEMBER_BYTES = 200 * 2**20    # one batch is about 31 MB
-_MAX_ARCHIVE_BYTES = 2**30         # all members together (the real one: ~180 MB)
-_MAX_MEMBERS = 1000                # the real archives have fewer than 10
-_MAX_TRAILING_BYTES = 2**24        # after the tar's end (normally < 10 kB of zeros)
+_MAX_MEMBER_BYTES = 200 * 2**20  # one batch is about 31 MB
+_MAX_ARCHIVE_BYTES = 2**30  # all members together (the real one: ~180 MB)
+_MAX_MEMBERS = 1000  # the real archives have fewer than 10
+_MAX_TRAILING_BYTES = 2**24  # after the tar's end (normally < 10 kB of zeros)
 
 _PY_DIR, _BIN_DIR = "cifar-10-batches-py", "cifar-10-batches-bin"
 _PY_ARCHIVE, _BIN_ARCHIVE = "cifar-10-python.tar.gz", "cifar-10-binary.tar.gz"
@@ -86,14 +94,16 @@ class UnsafeArchiveError(ValueError):
 # Restricted unpickling
 # --------------------------------------------------------------------------------------
 
+
 class _NdarrayMarker:
     """Stands for ``numpy.ndarray`` in a pickle; only ``_reconstruct`` accepts it."""
 
     __slots__ = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise UnsafeArchiveError("the pickle calls numpy.ndarray directly, which a "
-                                 "pickled array never does")
+        raise UnsafeArchiveError(
+            "the pickle calls numpy.ndarray directly, which a pickled array never does"
+        )
 
     def __setstate__(self, state: Any) -> None:
         raise UnsafeArchiveError("the pickle sets state on numpy.ndarray itself")
@@ -146,8 +156,10 @@ class _DtypeStub:
         if version not in (3, 4):
             raise ValueError(f"unsupported numpy dtype state version {version!r}")
         if subarray is not None or names is not None or fields is not None:
-            raise UnsafeArchiveError("the pickle holds a structured or sub-array "
-                                     "dtype; CIFAR-10 batches hold plain uint8 arrays")
+            raise UnsafeArchiveError(
+                "the pickle holds a structured or sub-array "
+                "dtype; CIFAR-10 batches hold plain uint8 arrays"
+            )
         if len(state) == 9 and state[8] is not None:
             raise UnsafeArchiveError("the pickle attaches metadata to a dtype")
         endian = _text(endian, "dtype byte order")
@@ -161,9 +173,11 @@ def _make_dtype(obj: Any, align: Any = False, copy: Any = False) -> _DtypeStub:
     """Replaces ``numpy.dtype`` while unpickling."""
     code = _text(obj, "dtype code")
     if not _DTYPE_CODE.fullmatch(code):
-        raise UnsafeArchiveError(f"the pickle asks for numpy dtype {code!r}; only "
-                                 "plain numeric dtypes are allowed (no object or "
-                                 "structured)")
+        raise UnsafeArchiveError(
+            f"the pickle asks for numpy dtype {code!r}; only "
+            "plain numeric dtypes are allowed (no object or "
+            "structured)"
+        )
     try:
         dtype = np.dtype(code)
     except TypeError as exc:
@@ -175,25 +189,32 @@ def _make_dtype(obj: Any, align: Any = False, copy: Any = False) -> _DtypeStub:
 
 def _get_dtype(value: Any) -> np.dtype:
     if not isinstance(value, _DtypeStub):
-        raise UnsafeArchiveError("an array in the pickle has a dtype that was not "
-                                 "built by numpy.dtype")
+        raise UnsafeArchiveError(
+            "an array in the pickle has a dtype that was not built by numpy.dtype"
+        )
     return value.dtype
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
-    if (not isinstance(shape, tuple) or len(shape) > 32
-            or not all(type(n) is int and n >= 0 for n in shape)):
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > 32
+        or not all(type(n) is int and n >= 0 for n in shape)
+    ):
         raise ValueError(f"bad array shape {shape!r} in the pickle")
     return shape
 
 
-def _array_from(raw: Any, dtype: np.dtype, shape: tuple[int, ...],
-                fortran: bool) -> np.ndarray:
+def _array_from(
+    raw: Any, dtype: np.dtype, shape: tuple[int, ...], fortran: bool
+) -> np.ndarray:
     raw = _raw_bytes(raw, "array data")
     expected = math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
-        raise ValueError(f"array data has {len(raw)} bytes, but shape {shape} of "
-                         f"{dtype} needs {expected}")
+        raise ValueError(
+            f"array data has {len(raw)} bytes, but shape {shape} of "
+            f"{dtype} needs {expected}"
+        )
     if expected == 0:
         return np.zeros(shape, dtype=dtype)
     flat = np.frombuffer(raw, dtype=dtype)
@@ -220,15 +241,17 @@ class _ArrayStub:
         shape, dtype, fortran, raw = state
         if not isinstance(fortran, (bool, int)):
             raise ValueError("bad array order flag in the pickle")
-        self.array = _array_from(raw, _get_dtype(dtype), _check_shape(shape),
-                                 bool(fortran))
+        self.array = _array_from(
+            raw, _get_dtype(dtype), _check_shape(shape), bool(fortran)
+        )
 
 
 def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> _ArrayStub:
     """Replaces ``numpy.core.multiarray._reconstruct``."""
     if subtype is not _NDARRAY:
-        raise UnsafeArchiveError("numpy _reconstruct is called with something other "
-                                 "than numpy.ndarray")
+        raise UnsafeArchiveError(
+            "numpy _reconstruct is called with something other than numpy.ndarray"
+        )
     if not isinstance(typecode, (bytes, str)):
         raise ValueError("bad type code for numpy _reconstruct in the pickle")
     _check_shape(shape)
@@ -253,8 +276,10 @@ def _scalar(dtype: Any, data: Any) -> Any:
 def _latin1_encode(text: Any, encoding: Any = "utf-8") -> bytes:
     """Replaces ``_codecs.encode``: Python 3 pickles bytes this way below protocol 3."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise UnsafeArchiveError("the pickle calls _codecs.encode other than the way "
-                                 "pickle stores bytes (str, 'latin1')")
+        raise UnsafeArchiveError(
+            "the pickle calls _codecs.encode other than the way "
+            "pickle stores bytes (str, 'latin1')"
+        )
     return text.encode("latin-1")
 
 
@@ -285,22 +310,40 @@ class _BatchUnpickler(pickle.Unpickler):
             raise UnsafeArchiveError(
                 f"the pickle references the forbidden global {module}.{name}; a "
                 "CIFAR-10 batch only needs numpy's array reconstruction, so the file "
-                "was refused") from None
+                "was refused"
+            ) from None
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafeArchiveError("the pickle uses persistent ids")
 
 
-def _resolve(value: Any) -> Any:
-    """Replace array stand-ins (also inside lists and tuples) by their arrays."""
+def _resolve_in(value: Any, label: str) -> Any:
+    """:func:`_resolve`, with errors naming the file."""
+    try:
+        return _resolve(value)
+    except UnsafeArchiveError as exc:
+        raise UnsafeArchiveError(f"{label}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from None
+
+
+def _resolve(value: Any, nested: bool = False) -> Any:
+    """Replace array stand-ins by their arrays; lists may hold only flat values.
+
+    CIFAR batches hold arrays and flat lists (labels, file names, class names), so a
+    list inside a list is refused: shared or self-referencing nested lists are how a
+    tiny pickle expands exponentially or recurses without end.
+    """
     if isinstance(value, _ArrayStub):
         if value.array is None:
             raise ValueError("the pickle holds an array without data")
         return value.array
     if isinstance(value, (list, tuple)):
-        return [_resolve(v) for v in value]
-    if isinstance(value, (_DtypeStub, _NdarrayMarker)):
-        raise ValueError("the pickle holds a bare numpy dtype or class")
+        if nested:
+            raise UnsafeArchiveError("the pickle nests lists; CIFAR lists are flat")
+        return [_resolve(v, nested=True) for v in value]
+    if isinstance(value, (_DtypeStub, _NdarrayMarker, dict, set, frozenset)):
+        raise ValueError(f"the pickle holds an unexpected {type(value).__name__}")
     return value
 
 
@@ -320,13 +363,15 @@ def _unpickle_dict(raw: bytes, label: str) -> dict[str, Any]:
     except UnsafeArchiveError as exc:
         raise UnsafeArchiveError(f"{label}: {exc}") from None
     except Exception as exc:  # anything a malformed pickle can raise
-        raise ValueError(f"{label} is not a valid CIFAR-10 pickle "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"{label} is not a valid CIFAR-10 pickle ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------
 # Batch parsing
 # --------------------------------------------------------------------------------------
+
 
 def _labels(values: Any, n: int, label: str) -> np.ndarray:
     if isinstance(values, np.ndarray):
@@ -343,8 +388,9 @@ def _labels(values: Any, n: int, label: str) -> np.ndarray:
     if y.shape[0] != n:
         raise ValueError(f"{label}: {y.shape[0]} labels for {n} images")
     if y.size and (y.min() < 0 or y.max() >= _N_CLASSES):
-        raise ValueError(f"{label}: labels must lie in [0, {_N_CLASSES}), found "
-                         f"{y.min()}..{y.max()}")
+        raise ValueError(
+            f"{label}: labels must lie in [0, {_N_CLASSES}), found {y.min()}..{y.max()}"
+        )
     return y.astype(np.int64)
 
 
@@ -358,12 +404,17 @@ def _parse_python_batch(raw: bytes, label: str) -> tuple[np.ndarray, np.ndarray]
     for key in ("data", "labels"):
         if key not in batch:
             raise ValueError(f"{label}: the batch has no {key!r} entry")
-    data, labels = _resolve(batch["data"]), _resolve(batch["labels"])
+    data, labels = (
+        _resolve_in(batch["data"], label),
+        _resolve_in(batch["labels"], label),
+    )
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
         raise ValueError(f"{label}: 'data' must be a uint8 array")
     if data.ndim != 2 or data.shape[1] != _IMAGE_BYTES or data.shape[0] == 0:
-        raise ValueError(f"{label}: 'data' must have shape (N, {_IMAGE_BYTES}) with "
-                         f"N >= 1, got {data.shape}")
+        raise ValueError(
+            f"{label}: 'data' must have shape (N, {_IMAGE_BYTES}) with "
+            f"N >= 1, got {data.shape}"
+        )
     return _to_hwc(data), _labels(labels, data.shape[0], label)
 
 
@@ -375,7 +426,8 @@ def _parse_binary_batch(raw: bytes, label: str) -> tuple[np.ndarray, np.ndarray]
         raise ValueError(
             f"{label}: {len(raw)} bytes is not a positive multiple of the "
             f"{_RECORD_BYTES}-byte CIFAR-10 record (1 label byte + {_IMAGE_BYTES} "
-            f"pixel bytes); the file is truncated or not a CIFAR-10 binary batch{hint}")
+            f"pixel bytes); the file is truncated or not a CIFAR-10 binary batch{hint}"
+        )
     records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _RECORD_BYTES)
     y = records[:, 0].astype(np.int64)
     if y.max() >= _N_CLASSES:
@@ -402,7 +454,7 @@ def _parse_python_meta(raw: bytes, label: str) -> tuple[str, ...]:
     meta = _unpickle_dict(raw, label)
     if "label_names" not in meta:
         raise ValueError(f"{label}: no 'label_names' entry")
-    return _check_class_names(_resolve(meta["label_names"]), label)
+    return _check_class_names(_resolve_in(meta["label_names"], label), label)
 
 
 def _parse_binary_meta(raw: bytes, label: str) -> tuple[str, ...]:
@@ -410,19 +462,22 @@ def _parse_binary_meta(raw: bytes, label: str) -> tuple[str, ...]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{label}: not UTF-8 text") from None
-    return _check_class_names([s.strip() for s in text.splitlines() if s.strip()],
-                              label)
+    return _check_class_names(
+        [s.strip() for s in text.splitlines() if s.strip()], label
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Sources: a folder on disk or a tar archive read into memory
 # --------------------------------------------------------------------------------------
 
+
 class _Source:
     """Named CIFAR files available from a folder or an archive."""
 
-    def __init__(self, description: str, names: Iterable[str],
-                 read: Callable[[str], bytes]) -> None:
+    def __init__(
+        self, description: str, names: Iterable[str], read: Callable[[str], bytes]
+    ) -> None:
         self.description = description
         self.names = frozenset(names)
         self.read = read
@@ -433,8 +488,10 @@ def _folder_source(folder: Path) -> _Source:
         file = folder / name
         size = file.stat().st_size
         if size > _MAX_MEMBER_BYTES:
-            raise UnsafeArchiveError(f"{file}: {size} bytes exceeds the "
-                                     f"{_MAX_MEMBER_BYTES}-byte limit for one batch")
+            raise UnsafeArchiveError(
+                f"{file}: {size} bytes exceeds the "
+                f"{_MAX_MEMBER_BYTES}-byte limit for one batch"
+            )
         with open(file, "rb") as fh:
             return fh.read(_MAX_MEMBER_BYTES + 1)
 
@@ -493,11 +550,13 @@ def _archive_source(archive: Path) -> _Source:
                     if left < 0:
                         raise UnsafeArchiveError(
                             f"{archive}: more than {_MAX_TRAILING_BYTES} bytes after "
-                            "the end of the tar; the archive was refused")
-        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError,
-                OSError) as exc:
-            raise ValueError(f"{archive} is not a readable tar archive (corrupt or "
-                             f"truncated?): {type(exc).__name__}: {exc}") from None
+                            "the end of the tar; the archive was refused"
+                        )
+        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
+            raise ValueError(
+                f"{archive} is not a readable tar archive (corrupt or "
+                f"truncated?): {type(exc).__name__}: {exc}"
+            ) from None
     return _Source(f"archive {archive}", contents, lambda name: contents[name])
 
 
@@ -509,18 +568,23 @@ def _read_members(archive: Path, fh: BinaryIO, contents: dict[str, bytes]) -> No
         for member in tar:
             count += 1
             if count > _MAX_MEMBERS:
-                raise UnsafeArchiveError(f"{archive}: more than {_MAX_MEMBERS} "
-                                         "members; not a CIFAR-10 archive")
+                raise UnsafeArchiveError(
+                    f"{archive}: more than {_MAX_MEMBERS} "
+                    "members; not a CIFAR-10 archive"
+                )
             problem = _member_problem(member)
             if problem:
-                raise UnsafeArchiveError(f"{archive}: member {member.name!r} "
-                                         f"{problem}; the archive was refused")
+                raise UnsafeArchiveError(
+                    f"{archive}: member {member.name!r} "
+                    f"{problem}; the archive was refused"
+                )
             if not member.isreg():
                 continue
             total += member.size
             if total > _MAX_ARCHIVE_BYTES:
-                raise UnsafeArchiveError(f"{archive}: members add up to more than "
-                                         f"{_MAX_ARCHIVE_BYTES} bytes")
+                raise UnsafeArchiveError(
+                    f"{archive}: members add up to more than {_MAX_ARCHIVE_BYTES} bytes"
+                )
             parts = PurePosixPath(member.name).parts
             base = parts[-1] if parts else ""
             if len(parts) > 2 or base not in wanted:
@@ -530,8 +594,10 @@ def _read_members(archive: Path, fh: BinaryIO, contents: dict[str, bytes]) -> No
             fobj = tar.extractfile(member)
             data = fobj.read(member.size + 1) if fobj is not None else b""
             if len(data) != member.size:
-                raise ValueError(f"{archive}: member {member.name!r} should have "
-                                 f"{member.size} bytes, read {len(data)}")
+                raise ValueError(
+                    f"{archive}: member {member.name!r} should have "
+                    f"{member.size} bytes, read {len(data)}"
+                )
             contents[base] = data
 
 
@@ -544,8 +610,9 @@ def _locate(path: Path) -> _Source:
     if path.is_file():
         return _archive_source(path)
     if not path.is_dir():
-        raise FileNotFoundError(f"CIFAR-10 was not found: {path} does not exist. "
-                                f"{_WHERE_TO_GET}")
+        raise FileNotFoundError(
+            f"CIFAR-10 was not found: {path} does not exist. {_WHERE_TO_GET}"
+        )
     py_names, bin_names = (*_PY_TRAIN, _PY_TEST), (*_BIN_TRAIN, _BIN_TEST)
     if _has_batches(path, py_names) or _has_batches(path, bin_names):
         return _folder_source(path)
@@ -558,12 +625,15 @@ def _locate(path: Path) -> _Source:
     raise FileNotFoundError(
         f"CIFAR-10 was not found in {path}: it holds no {_PY_DIR}/ or {_BIN_DIR}/ "
         f"folder, no {_PY_ARCHIVE} or {_BIN_ARCHIVE}, and no batch files. "
-        f"{_WHERE_TO_GET}")
+        f"{_WHERE_TO_GET}"
+    )
 
 
-def _take(names: list[str], limit: int | None,
-          parse: Callable[[str], tuple[np.ndarray, np.ndarray]],
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _take(
+    names: list[str],
+    limit: int | None,
+    parse: Callable[[str], tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse batches in order until ``limit`` images are in hand; stack them."""
     xs, ys, have = [], [], 0
     for name in names:
@@ -571,7 +641,7 @@ def _take(names: list[str], limit: int | None,
             break
         x, y = parse(name)
         if limit is not None:
-            x, y = x[:limit - have], y[:limit - have]
+            x, y = x[: limit - have], y[: limit - have]
         xs.append(x)
         ys.append(y)
         have += len(y)
@@ -590,8 +660,12 @@ def _check_limit(value: int | None, name: str) -> int | None:
     return int(value)
 
 
-def load_cifar10(path: str | os.PathLike[str], *, max_train: int | None = None,
-                 max_test: int | None = None) -> ImageDataset:
+def load_cifar10(
+    path: str | os.PathLike[str],
+    *,
+    max_train: int | None = None,
+    max_test: int | None = None,
+) -> ImageDataset:
     """Load CIFAR-10 from a local copy, treating the files as untrusted.
 
     Parameters
@@ -650,16 +724,21 @@ def load_cifar10(path: str | os.PathLike[str], *, max_train: int | None = None,
         parse_batch, parse_meta = _parse_binary_batch, _parse_binary_meta
         kind = "binary"
     else:
-        raise ValueError(f"{source.description} holds no CIFAR-10 batch files "
-                         f"(data_batch_1 .. data_batch_5 and test_batch). "
-                         f"{_WHERE_TO_GET}")
+        raise ValueError(
+            f"{source.description} holds no CIFAR-10 batch files "
+            f"(data_batch_1 .. data_batch_5 and test_batch). "
+            f"{_WHERE_TO_GET}"
+        )
     train_names = [n for n in train if n in names]
     if not train_names:
-        raise ValueError(f"{source.description} has no training batch ({train[0]} .. "
-                         f"{train[-1]}); the CIFAR-10 copy is incomplete")
+        raise ValueError(
+            f"{source.description} has no training batch ({train[0]} .. "
+            f"{train[-1]}); the CIFAR-10 copy is incomplete"
+        )
     if test not in names:
-        raise ValueError(f"{source.description} has no {test}; the CIFAR-10 copy is "
-                         "incomplete")
+        raise ValueError(
+            f"{source.description} has no {test}; the CIFAR-10 copy is incomplete"
+        )
 
     def parse(name: str) -> tuple[np.ndarray, np.ndarray]:
         return parse_batch(source.read(name), f"{source.description}: {name}")
@@ -669,9 +748,17 @@ def load_cifar10(path: str | os.PathLike[str], *, max_train: int | None = None,
     if meta in names:
         classes = parse_meta(source.read(meta), f"{source.description}: {meta}")
     else:
-        logger.info("%s has no %s; using the standard CIFAR-10 class names",
-                    source.description, meta)
+        logger.info(
+            "%s has no %s; using the standard CIFAR-10 class names",
+            source.description,
+            meta,
+        )
         classes = CIFAR10_CLASSES
-    logger.info("loaded CIFAR-10 (%s version) from %s: %d train / %d test images",
-                kind, source.description, len(y_train), len(y_test))
+    logger.info(
+        "loaded CIFAR-10 (%s version) from %s: %d train / %d test images",
+        kind,
+        source.description,
+        len(y_train),
+        len(y_test),
+    )
     return ImageDataset("cifar10", x_train, y_train, x_test, y_test, classes)
