@@ -83,3 +83,28 @@ def test_cli_reproduce_landscape_quick(tmp_path, capsys):
     assert abs(rows[0, 1] - 1.657) < 1e-3  # E_0 for p = 3
     assert main(["reproduce", "landscape", "--out", str(tmp_path)]) == 0
     assert "pass " in capsys.readouterr().out
+
+
+def test_a_damaged_step_is_computed_again_and_the_table_escapes_pipes(tmp_path):
+    calls = []
+
+    def run(quick, data_dir):
+        calls.append(1)
+        fig = new_figure()
+        fig.add_subplot().plot([0, 1])
+        return Outcome(fig, ["x"], [[0]], "max |z| = 1.0", True, {})
+
+    steps = [Step("toy", "t", "Toy", run)]
+    reproduce(steps, tmp_path, progress=False)
+    sidecar = tmp_path / "toy" / "result.json"
+    sidecar.write_text(sidecar.read_text()[:50])  # truncated by a crash
+    reproduce(steps, tmp_path, progress=False)
+    (tmp_path / "toy" / "numbers.csv").unlink()  # a lost file
+    reproduce(steps, tmp_path, progress=False)
+    assert len(calls) == 3
+    row = [
+        line
+        for line in (tmp_path / "index.md").read_text().splitlines()
+        if line.startswith("| [Toy]")
+    ][0]
+    assert "max \\|z\\| = 1.0" in row and row.count(" | ") == 2

@@ -75,11 +75,21 @@ class ReproduceReport:
 
 
 def _finished(folder: Path, mode: str) -> dict[str, Any] | None:
-    path = folder / SIDECAR
-    if not path.exists():
+    """The step's record if every file of it is there and readable, else None."""
+    files = [folder / SIDECAR, folder / "numbers.csv", folder / "figure.png"]
+    if not all(f.exists() for f in files):
         return None
-    record = json.loads(path.read_text())
-    return record if record.get("mode") == mode else None
+    try:
+        record = json.loads(files[0].read_text())
+    except (ValueError, OSError):
+        logger.warning("%s is unreadable; the step is computed again", files[0])
+        return None
+    return record if isinstance(record, dict) and record.get("mode") == mode else None
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _write_step(
@@ -124,7 +134,7 @@ def _write_index(out: Path, records: list[dict[str, Any]], mode: str) -> Path:
         "| --- | --- | --- |",
     ]
     lines += [
-        f"| [{r['title']}](#{r['name']}) | {r['check']} | "
+        f"| [{_cell(r['title'])}](#{r['name']}) | {_cell(r['check'])} | "
         f"{'pass' if r['passed'] else '**FAIL**'} |"
         for r in records
     ]
