@@ -427,3 +427,14 @@ def test_stiff_square_points_match_the_closed_form(kappa, lam, alpha):
     assert fixed.converged
     assert_allclose(fixed.attack_success, closed.attack_success, atol=1e-9)
     assert_allclose(fixed.clean_accuracy, closed.clean_accuracy, atol=1e-9)
+
+
+def test_setup_edge_inputs():
+    huge = bd.Setup(trigger=[1e200, 1e200], mean=[1.0, -1.0])
+    assert_allclose(np.linalg.norm(huge.geometry.trigger), 1.0)
+    with pytest.raises(ValueError, match="p >= 2"):
+        bd.Setup(cov=[2.0])
+    with pytest.raises(TypeError, match="intercept must be True or False"):
+        bd.Setup(intercept="no")
+    with pytest.raises(ValueError, match="cov must be real"):
+        bd.Setup(cov=np.array([1.0, 2.0]) + 1j)

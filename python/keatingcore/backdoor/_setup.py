@@ -112,6 +112,8 @@ class Setup:
             balance=self.balance, **{k: getattr(self, k) for k in SCALAR_FIELDS}
         )
         _check_choice("asr", self.asr, ASR_DEFINITIONS)
+        if not isinstance(self.intercept, bool | np.bool_):
+            raise TypeError(f"intercept must be True or False, got {self.intercept!r}")
         if self.cov is not None:
             object.__setattr__(self, "cov", _check_cov(self.cov))
         for name, names in (("mean", MEAN_NAMES), ("trigger", TRIGGER_NAMES)):
@@ -201,7 +203,14 @@ def check_params(balance: str = "additive", **values: Any) -> None:
 
 
 def _check_cov(cov: Any) -> np.ndarray:
+    if np.iscomplexobj(cov):
+        raise ValueError("cov must be real")
     arr = np.array(cov, dtype=float)
+    if arr.ndim not in (1, 2) or arr.shape[0] < 2:
+        raise ValueError(
+            f"cov must be a spectrum (p,) or a matrix (p, p) with p >= 2, "
+            f"got shape {arr.shape}"
+        )
     if arr.ndim not in (1, 2) or arr.size == 0:
         raise ValueError(
             f"cov must be a spectrum (p,) or a matrix (p, p), got {arr.shape}"
@@ -247,8 +256,10 @@ def _check_direction(name: str, value: Any, names: tuple[str, ...]) -> Any:
         raise ValueError(f"{name} must be a name in {names} or a 1-D vector")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (found NaN or inf)")
-    if not np.linalg.norm(arr) > 0:
+    scale = np.max(np.abs(arr))
+    if not scale > 0:
         raise ValueError(f"{name} must have a norm > 0")
+    arr = arr / scale  # only the direction matters; this keeps the norm finite
     arr.setflags(write=False)
     return arr
 
