@@ -186,3 +186,12 @@ def test_cli_positive_arguments_are_checked(capsys):
     with pytest.raises(SystemExit):
         main(["dynamics", "integrate", "--batch", "0"])
     assert "expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_cli_os_errors_and_empty_ranges_are_clean(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["backdoor", "theory", "--out", str(tmp_path)])  # a directory
+    assert "keatingcore: error:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["backdoor", "sweep", "--alpha", "0:8:0", "--out", str(tmp_path / "s")])
+    assert "range 'start:stop:count'" in capsys.readouterr().err

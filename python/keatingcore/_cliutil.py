@@ -22,6 +22,8 @@ def parse_values(text: str) -> np.ndarray:
     try:
         if ":" in text:
             a, b, n = text.split(":")
+            if int(n) < 1:
+                raise ValueError
             return np.linspace(float(a), float(b), int(n))
         return np.array([float(v) for v in text.split(",")])
     except ValueError:
