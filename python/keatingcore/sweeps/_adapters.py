@@ -15,24 +15,11 @@ import numpy as np
 
 from ..backdoor._result import test_metrics
 from ..backdoor._setup import SCALAR_FIELDS, Setup, check_params
-from ..backdoor._solve import SolverOptions, _check_loss, _run_core
+from ..backdoor._solve import POINT_FIELDS, SolverOptions, _check_loss, _run_core
 from ._grid import Grid
 
 #: Outputs of :class:`BackdoorPoints`, as in :class:`keatingcore.backdoor.SweepResult`.
-BACKDOOR_OUTPUTS = (
-    "clean_accuracy",
-    "attack_success",
-    "w_dot_mu",
-    "w_dot_t",
-    "Q",
-    "b",
-    "V",
-    "V_hat",
-    "noise_floor",
-    "converged",
-    "n_iter",
-    "residual",
-)
+BACKDOOR_OUTPUTS = POINT_FIELDS
 
 
 @dataclasses.dataclass(frozen=True)
