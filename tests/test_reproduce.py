@@ -108,3 +108,14 @@ def test_a_damaged_step_is_computed_again_and_the_table_escapes_pipes(tmp_path):
         if line.startswith("| [Toy]")
     ][0]
     assert "max \\|z\\| = 1.0" in row and row.count(" | ") == 2
+
+
+def test_index_covers_results_of_earlier_runs_in_the_folder(tmp_path):
+    calls = []
+    reproduce([Step("toy-a", "a", "Toy A", _toy(calls))], tmp_path, progress=False)
+    report = reproduce(
+        [Step("toy-b", "b", "Toy B", _toy(calls))], tmp_path, progress=False
+    )
+    assert [r["name"] for r in report.records] == ["toy-b"]
+    index = (tmp_path / "index.md").read_text()
+    assert "toy-a/figure.png" in index and "toy-b/figure.png" in index

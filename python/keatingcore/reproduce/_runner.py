@@ -223,4 +223,15 @@ def reproduce(
             bar.update(1)
     if bar is not None:
         bar.close()
-    return ReproduceReport(records, _write_index(out, records, mode), computed, skipped)
+    # The report also lists finished results of earlier runs into the same folder
+    # (another topic, say), so index.md always covers the whole folder.
+    names = {step.name for step in steps}
+    others = [
+        r
+        for folder in sorted(out.iterdir())
+        if folder.is_dir()
+        and folder.name not in names
+        and (r := _finished(folder, mode)) is not None
+    ]
+    index = _write_index(out, records + others, mode)
+    return ReproduceReport(records, index, computed, skipped)
