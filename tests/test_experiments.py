@@ -218,3 +218,31 @@ def test_cli_resnet_on_digits_runs_and_resumes(tmp_path):
     assert [r.split(",")[:4] for r in first.splitlines()] == [
         r.split(",")[:4] for r in second.splitlines()
     ]
+
+
+def test_cli_max_train_caps_digits(tmp_path):
+    out = tmp_path / "capped"
+    assert (
+        main(
+            [
+                "backdoor",
+                "experiment",
+                "--data",
+                "digits",
+                "--alpha",
+                "0,2",
+                "--kappa",
+                "1",
+                "--seeds",
+                "2",
+                "--quiet",
+                "--max-train",
+                "600",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    payload = json.loads((out / "linear.json").read_text())
+    assert payload["max_train"] == 600

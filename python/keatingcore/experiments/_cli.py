@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-from .._cliutil import parse_values
+from .._cliutil import parse_values, positive_int
 from .._config import build_info
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,14 @@ def _load(args: argparse.Namespace) -> Any:
     from .. import data
 
     if args.data == "digits":
-        return data.load_digits()
+        digits = data.load_digits()
+        if args.max_train is None:
+            return digits
+        return dataclasses.replace(
+            digits,
+            x_train=digits.x_train[: args.max_train],
+            y_train=digits.y_train[: args.max_train],
+        )
     if args.data_dir is None:
         raise ValueError(
             "--data-dir is required with --data cifar10 (CIFAR-10 cannot be "
@@ -77,7 +85,12 @@ def _run_linear(args: argparse.Namespace, dataset: Any, models: list[str]) -> No
         for metric in ("clean_accuracy", "attack_success")
     }
     _write_rows(args.out / "linear.csv", result.rows())
-    payload = {**result.to_dict(), "checks": checks, "build": build_info()}
+    payload = {
+        **result.to_dict(),
+        "checks": checks,
+        "build": build_info(),
+        "max_train": args.max_train,
+    }
     (args.out / "linear.json").write_text(json.dumps(payload, indent=2) + "\n")
     plot_linear_experiment(result, args.out / "linear")
     lines = [
@@ -147,7 +160,9 @@ def add_parser(cmds: argparse._SubParsersAction) -> None:
         default=None,
         help="CIFAR-10 archive or folder (python or binary version)",
     )
-    p.add_argument("--max-train", type=int, default=None, help="cap on training images")
+    p.add_argument(
+        "--max-train", type=positive_int, default=None, help="cap on training images"
+    )
     p.add_argument(
         "--model",
         type=_models,
