@@ -446,3 +446,8 @@ def test_plot_curves_with_simulation_points(tmp_path):
 def test_plot_curves_rejects_a_bad_path(tmp_path):
     with pytest.raises(ValueError, match="path must end in .png, .pdf, .svg"):
         plot_curves(Setup(**BASE), [0.0, 1.0], path=tmp_path / "curves.jpg")
+
+
+def test_simulate_refuses_an_impossible_size():
+    with pytest.raises(ValueError, match="lower n"):
+        simulate(Setup(kappa=1.0), n=10**9, loss="square", seeds=2)

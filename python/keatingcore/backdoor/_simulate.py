@@ -212,6 +212,10 @@ def _check_seeds(seeds: Any) -> tuple[int, ...]:
     return out
 
 
+#: Largest data matrix a simulation may draw (n * p doubles).
+MAX_ENTRIES = 500_000_000
+
+
 def _fixed_dimension(setup: Setup) -> int | None:
     """p when the covariance or an explicit mean/trigger vector fixes it, else None."""
     if setup.cov is not None:
@@ -659,6 +663,12 @@ def simulate(
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
     seed_list = _check_seeds(seeds)
     n, p = _dimensions(setup, n)
+    if n * p > MAX_ENTRIES:
+        raise ValueError(
+            f"n * p = {n * p:.3g} exceeds {MAX_ENTRIES:.0e} entries "
+            f"({8 * MAX_ENTRIES / 2**30:.0f} GiB per data matrix): lower n "
+            f"(got n={n}, p={p})"
+        )
     _check_lam(setup, loss, n, p)
     model = _model(setup, n, p)
     show = (
