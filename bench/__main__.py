@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from keatingcore._bench import run_cli
+from keatingcore._bench import add_arguments, run_cli
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,24 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Run the keatingcore benchmarks."
     )
-    parser.add_argument(
-        "--bench-dir",
-        default=str(HERE),
-        help="folder holding bench_*.py files (default: this folder)",
-    )
-    parser.add_argument(
-        "--only",
-        default=None,
-        help="run benchmarks whose <file>.<function> name has this",
-    )
-    parser.add_argument(
-        "--out",
-        default=None,
-        help="JSON output path (default: bench/results/bench-<time>.json)",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="smaller problem sizes, for a fast check"
-    )
+    add_arguments(parser, str(HERE))
     parser.add_argument(
         "-v",
         "--verbose",

@@ -542,6 +542,41 @@ def format_comparison(rows: list[dict[str, Any]], noise: float) -> str:
     return "\n".join(lines)
 
 
+def add_arguments(parser: Any, bench_dir: str) -> None:
+    """The flags shared by ``keatingcore bench`` and ``python -m bench``."""
+    parser.add_argument(
+        "--bench-dir",
+        default=bench_dir,
+        help=f"folder holding bench_*.py files (default: {bench_dir})",
+    )
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="run benchmarks whose <file>.<function> name has this",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="JSON output path (default: bench/results/bench-<time>.json)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller problem sizes, for a fast check"
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="OLD.json",
+        help="flag figures slower than in an older report",
+    )
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.25,
+        help="relative slow-down treated as noise (default 0.25)",
+    )
+
+
 def run_cli(args: Any) -> int:
     """Run, print the table, write the JSON; the exit status is 1 if anything failed.
 

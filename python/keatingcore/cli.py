@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._bench import add_arguments as add_bench_arguments
 from ._cliutil import join_negative_values
 from ._config import format_config
 
@@ -71,35 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_info)
 
     bench = sub.add_parser("bench", help="run the benchmarks in bench/")
-    bench.add_argument(
-        "--bench-dir",
-        default="bench",
-        help="folder holding bench_*.py files (default: ./bench)",
-    )
-    bench.add_argument(
-        "--only", default=None, help="run benchmarks whose name has this"
-    )
-    bench.add_argument(
-        "--out",
-        default=None,
-        help="JSON output path (default: bench/results/bench-<time>.json)",
-    )
-    bench.add_argument(
-        "--quick", action="store_true", help="smaller problem sizes, for a fast check"
-    )
-    bench.add_argument(
-        "--compare",
-        type=Path,
-        default=None,
-        metavar="OLD.json",
-        help="flag figures slower than in an older report",
-    )
-    bench.add_argument(
-        "--noise",
-        type=float,
-        default=0.25,
-        help="relative slow-down treated as noise (default 0.25)",
-    )
+    add_bench_arguments(bench, "bench")
     bench.set_defaults(func=_bench)
 
     rep = sub.add_parser(
